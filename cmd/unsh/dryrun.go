@@ -29,7 +29,7 @@ func printPlan(w io.Writer, p Plan, asJSON bool) error {
 	}{{"uid", p.UID}, {"gid", p.GID}} {
 		fmt.Fprintf(tw, "%s map:\t%s\n", s.name, describeMethod(s.name, s.side))
 		for _, e := range s.side.Map {
-			fmt.Fprintf(tw, "\t  %d %d %d\t%s\n", e.Inner, e.Outer, e.Count, e.Origin)
+			fmt.Fprintf(tw, "\t%d\t%d\t%d\t%s\n", e.Inner, e.Outer, e.Count, e.Origin)
 		}
 	}
 	setgroups := p.Setgroups
