@@ -57,10 +57,10 @@ func TestDryRunMaps(t *testing.T) {
 		},
 		{
 			name: "numeric owner, two ranges and a decoy", args: []string{"--map-auto"},
-			subuid: f("# comment\n\nother:300000:65536\n%d:100000:65536\nunshtest:200000:1000\n", u),
-			subgid: "unshtest:100000:65536\r\nunshtest:200000:1000\r\n",
-			uidMap: f("0 %d 1 caller\n1 100000 65536 /etc/subuid:4\n65537 200000 1000 /etc/subuid:5\n", u),
-			gidMap: f("0 %d 1 caller\n1 100000 65536 /etc/subgid:1\n65537 200000 1000 /etc/subgid:2\n", g),
+			subuid:  f("# comment\n\nother:300000:65536\n%d:100000:65536\nunshtest:200000:1000\n", u),
+			subgid:  "unshtest:100000:65536\r\nunshtest:200000:1000\r\n",
+			uidMap:  f("0 %d 1 caller\n1 100000 65536 /etc/subuid:4\n65537 200000 1000 /etc/subuid:5\n", u),
+			gidMap:  f("0 %d 1 caller\n1 100000 65536 /etc/subgid:1\n65537 200000 1000 /etc/subgid:2\n", g),
 			uidArgv: f("/usr/bin/newuidmap PID 0 %d 1 1 100000 65536 65537 200000 1000", u), setgroups: "allow",
 		},
 		{
@@ -86,8 +86,8 @@ func TestDryRunMaps(t *testing.T) {
 		},
 		{
 			name: "keep-id with -c", args: []string{"--map-auto", "-c"}, subuid: subids, subgid: subids,
-			uidMap: f("0 100000 %d /etc/subuid:1\n%d %d 1 caller\n%d %d %d /etc/subuid:1\n", u, u, u, u+1, 100000+u, 65536-u),
-			gidMap: f("0 100000 %d /etc/subgid:1\n%d %d 1 caller\n%d %d %d /etc/subgid:1\n", g, g, g, g+1, 100000+g, 65536-g),
+			uidMap:  f("0 100000 %d /etc/subuid:1\n%d %d 1 caller\n%d %d %d /etc/subuid:1\n", u, u, u, u+1, 100000+u, 65536-u),
+			gidMap:  f("0 100000 %d /etc/subgid:1\n%d %d 1 caller\n%d %d %d /etc/subgid:1\n", g, g, g, g+1, 100000+g, 65536-g),
 			uidArgv: f("/usr/bin/newuidmap PID 0 100000 %d %d %d 1 %d %d %d", u, u, u, u+1, 100000+u, 65536-u), setgroups: "allow",
 		},
 		{
