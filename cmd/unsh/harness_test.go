@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -37,6 +38,9 @@ var (
 const testPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 func TestMain(m *testing.M) {
+	if file := os.Getenv(peakFileEnv); file != "" {
+		os.Exit(measurePeak(file, os.Args[1:]))
+	}
 	os.Exit(func() int {
 		dir, err := setUpIntegration()
 		if err != nil {
@@ -96,7 +100,7 @@ func freeID(file string, start int) int {
 
 // needIntegration skips a test where integration tests cannot run, unless
 // UNSH_INTEGRATION=required (make test) makes that a failure.
-func needIntegration(t *testing.T) {
+func needIntegration(t testing.TB) {
 	t.Helper()
 	if unshBin != "" {
 		return
@@ -116,6 +120,7 @@ type sandbox struct {
 	subuid, subgid string
 	asRoot         bool     // run unsh as root instead of the test user
 	env            []string // extra environment
+	peakFile       string   // when set, the peak resident set of the run is written here
 	dir            string   // working directory; "/" by default
 }
 
@@ -130,7 +135,7 @@ func (r result) String() string {
 }
 
 // upperDir writes the sandbox's files as the upper layer of the /etc overlay.
-func (sb sandbox) upperDir(t *testing.T) (upper, work string) {
+func (sb sandbox) upperDir(t testing.TB) (upper, work string) {
 	t.Helper()
 	// Not t.TempDir: a comma from the test's name would end the overlay's lowerdir option.
 	root, err := os.MkdirTemp("", "unsh-etc-")
@@ -175,20 +180,28 @@ func (sb sandbox) upperDir(t *testing.T) (upper, work string) {
 }
 
 // command builds the whole chain: a private mount namespace with the fake
-// /etc, then setpriv to the test user, then unsh with args. Each step execs
-// the next, so the process that the test waits for is unsh itself.
-func (sb sandbox) command(t *testing.T, ctx context.Context, args ...string) *exec.Cmd {
+// /etc, then setpriv to the test user, then argv. Each step execs the next,
+// so the process that the test waits for is argv[0] itself.
+func (sb sandbox) command(t testing.TB, ctx context.Context, argv ...string) *exec.Cmd {
 	t.Helper()
 	needIntegration(t)
 	upper, work := sb.upperDir(t)
 	script := fmt.Sprintf("mount -t overlay unsh-test -o lowerdir=/etc,upperdir=%s,workdir=%s /etc || exit 99\n", upper, work)
-	if sb.asRoot {
-		script += `exec "$@"`
+	if sb.peakFile != "" {
+		meter, err := os.Executable()
+		if err != nil {
+			t.Fatal(err)
+		}
+		script += fmt.Sprintf("export %s=%s; exec %s ", peakFileEnv, sb.peakFile, meter)
 	} else {
-		script += fmt.Sprintf(`exec setpriv --reuid=%d --regid=%d --clear-groups -- "$@"`, testUID, testGID)
+		script += "exec "
 	}
-	argv := append([]string{"--mount", "--propagation", "private", "--", "/bin/sh", "-c", script, "sh", unshBin}, args...)
-	cmd := exec.CommandContext(ctx, "unshare", argv...)
+	if !sb.asRoot {
+		script += fmt.Sprintf("setpriv --reuid=%d --regid=%d --clear-groups -- ", testUID, testGID)
+	}
+	script += `"$@"`
+	chain := append([]string{"--mount", "--propagation", "private", "--", "/bin/sh", "-c", script, "sh"}, argv...)
+	cmd := exec.CommandContext(ctx, "unshare", chain...)
 	cmd.Env = append([]string{"PATH=" + testPath, "HOME=/", "SHELL=/bin/sh", "LC_ALL=C"}, sb.env...)
 	cmd.Dir = sb.dir
 	if cmd.Dir == "" {
@@ -197,12 +210,34 @@ func (sb sandbox) command(t *testing.T, ctx context.Context, args ...string) *ex
 	return cmd
 }
 
+// peakFileEnv turns the test binary into a meter: it runs its arguments as a
+// child and writes the child's peak resident set (KiB) to the file named.
+// This keeps the sandbox's own tools (mount) out of the measurement.
+const peakFileEnv = "UNSH_TEST_PEAK_FILE"
+
+func measurePeak(file string, argv []string) int {
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, peakFileEnv+"=") })
+	err := cmd.Run()
+	if cmd.ProcessState == nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	peak := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss
+	if werr := os.WriteFile(file, []byte(strconv.FormatInt(peak, 10)), 0o644); werr != nil {
+		fmt.Fprintln(os.Stderr, werr)
+		return 1
+	}
+	return cmd.ProcessState.ExitCode()
+}
+
 // run runs unsh in the sandbox and waits for it, for at most 60 seconds.
 func (sb sandbox) run(t *testing.T, args ...string) result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := sb.command(t, ctx, args...)
+	cmd := sb.command(t, ctx, append([]string{unshBin}, args...)...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()

@@ -137,17 +137,21 @@ func TestValidate(t *testing.T) {
 	}
 }
 
-// lines is a map of n one-id lines that overlap nowhere.
+// lines is a map of n short one-id lines ("0 400 1") that overlap nowhere,
+// so that the line count is the only limit it can reach.
 func lines(n int) Map {
 	m := make(Map, n)
 	for i := range m {
-		m[i] = entry(uint32(i), 100000+uint32(i), 1, fmt.Sprintf("/etc/subuid:%d", i+1))
+		m[i] = entry(uint32(i), 400+uint32(i), 1, fmt.Sprintf("/etc/subuid:%d", i+1))
 	}
 	return m
 }
 
 // Spec §3.4: at most 340 lines.
 func TestValidateLineLimit(t *testing.T) {
+	if n := len(lines(341).Text()); n > MaxBytes {
+		t.Fatalf("test map is %d bytes, more than %d", n, MaxBytes)
+	}
 	if err := lines(340).Validate(); err != nil {
 		t.Errorf("340 lines: unexpected error %q", err)
 	}

@@ -6,6 +6,7 @@ package subid
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -25,15 +26,24 @@ type Owner struct {
 	ID   uint32
 }
 
-func (o Owner) matches(field string) bool {
-	if field == "" {
+// matches compares without allocating: most lines of a large file are other owners'.
+func (o Owner) matches(field []byte) bool {
+	if len(field) == 0 {
 		return false
 	}
-	if field == o.Name {
+	if string(field) == o.Name {
 		return true
 	}
-	id, err := idmap.ParseID(field)
-	return err == nil && id == o.ID
+	var id uint64
+	for _, c := range field {
+		if c < '0' || c > '9' {
+			return false
+		}
+		if id = id*10 + uint64(c-'0'); id > uint64(o.ID) {
+			return false
+		}
+	}
+	return id == uint64(o.ID)
 }
 
 // maxLine bounds one line of a source; shadow's own limit is far lower.
@@ -46,15 +56,15 @@ func Parse(r io.Reader, file string, owner Owner) (blocks []idmap.Block, warning
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 4096), maxLine)
 	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(strings.TrimSuffix(sc.Text(), "\r"))
-		if line == "" || line[0] == '#' {
+		raw := bytes.TrimSpace(sc.Bytes()) // also drops the \r of CRLF
+		if len(raw) == 0 || raw[0] == '#' {
 			continue
 		}
-		field, _, _ := strings.Cut(line, ":")
+		field, _, _ := bytes.Cut(raw, []byte(":"))
 		if !owner.matches(field) {
 			continue
 		}
-		b, err := parseRange(line)
+		b, err := parseRange(string(raw))
 		if err != nil {
 			warnings = append(warnings, fmt.Sprintf("%s:%d: %v; line skipped", file, n, err))
 			continue
