@@ -3,12 +3,12 @@ package main
 import (
 	"fmt"
 	"os"
-	"os/exec"
 
 	"github.com/moby/sys/user"
 	"golang.org/x/sys/unix"
 
 	"github.com/unsh/unsh/pkg/idmap"
+	"github.com/unsh/unsh/pkg/newuidmap"
 )
 
 // probeHost gathers the facts a plan is made from. It creates nothing.
@@ -18,7 +18,7 @@ func probeHost() (host, error) {
 		gid:         uint32(os.Getegid()),
 		subuidPath:  "/etc/subuid",
 		subgidPath:  "/etc/subgid",
-		lookPath:    exec.LookPath,
+		findHelper:  newuidmap.Find,
 		lookupUser:  lookupUser,
 		lookupGroup: lookupGroup,
 	}

@@ -31,6 +31,7 @@ type hinted struct {
 }
 
 func (h hinted) Error() string { return h.err.Error() }
+func (h hinted) Hint() string  { return h.hint }
 func (h hinted) Unwrap() error { return h.err }
 
 func withHint(err error, format string, args ...any) error {
@@ -46,7 +47,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	status, err := dispatch(args, stdout, stderr)
 	if err != nil {
 		report(stderr, err)
-		return exitFailure
+		if status == 0 {
+			status = exitFailure
+		}
 	}
 	return status
 }
@@ -54,9 +57,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 // report prints a failure once: "unsh: what: why", then a hint where one is known.
 func report(stderr io.Writer, err error) {
 	fmt.Fprintf(stderr, "%s%v\n", errorLinePrefix, err)
-	var h hinted
+	var h interface{ Hint() string }
 	if errors.As(err, &h) {
-		fmt.Fprintf(stderr, "hint: %s\n", h.hint)
+		fmt.Fprintf(stderr, "hint: %s\n", h.Hint())
 	}
 }
 

@@ -34,6 +34,10 @@ type Side struct {
 	Map    idmap.Map
 	Method Method
 	Helper string // absolute path of newuidmap or newgidmap, for MethodHelper
+	// Inside is the id the command takes with setresuid/setresgid once the
+	// map is written; nil keeps the one the kernel gives (the caller's own
+	// id, where it is mapped).
+	Inside *uint32
 }
 
 // host is what unsh knows of its caller and machine; probeHost fills it, tests
@@ -49,7 +53,7 @@ type host struct {
 	// runs in (its /proc/self/{uid,gid}_map); nil when unknown.
 	uidParent, gidParent []idmap.Block
 	capSetUID, capSetGID bool
-	lookPath             func(file string) (string, error)
+	findHelper           func(name string) (string, error) // newuidmap.Find
 	lookupUser           func(name string) (uint32, error)
 	lookupGroup          func(name string) (uint32, error)
 }
@@ -122,11 +126,12 @@ func (p *planner) build(o options) (Plan, error) {
 		if s.side.Method != MethodHelper {
 			continue
 		}
-		if s.side.Helper, err = p.h.lookPath(s.k.helper); err != nil {
-			return plan, withHint(fmt.Errorf("%s not found in PATH; it is needed to write a %s map of more than your own %s", s.k.helper, s.k.id, s.k.id),
-				"install the uidmap package (Debian, Ubuntu), shadow-utils (Fedora, RHEL) or shadow (Arch, Alpine)")
+		if s.side.Helper, err = p.h.findHelper(s.k.helper); err != nil {
+			return plan, fmt.Errorf("cannot write the %s map: %w", s.k.id, err)
 		}
 	}
+	plan.UID.Inside = insideID(plan.UID.Map, p.h.uid)
+	plan.GID.Inside = insideID(plan.GID.Map, p.h.gid)
 	return plan, nil
 }
 
@@ -323,6 +328,23 @@ func (p *planner) gidMethod(asked string, m idmap.Map, k kind) (setgroups string
 		asked = "allow"
 	}
 	return asked, method
+}
+
+// insideID picks the id the command runs as: the caller's own id where the
+// map holds it, else root where the map has one, else what the kernel gives.
+func insideID(m idmap.Map, own uint32) *uint32 {
+	for _, e := range m {
+		if e.Outer <= own && uint64(own) < uint64(e.Outer)+uint64(e.Count) {
+			return nil
+		}
+	}
+	for _, e := range m {
+		if e.Inner == 0 {
+			root := uint32(0)
+			return &root
+		}
+	}
+	return nil
 }
 
 func selfOnly(m idmap.Map, own uint32) bool {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/unsh/unsh/pkg/idmap"
+	"github.com/unsh/unsh/pkg/newuidmap"
 )
 
 // testHost is an unprivileged caller, alice (1001:1001), with the given subid
@@ -26,7 +27,7 @@ func testHost(t *testing.T, subuid, subgid string) host {
 		uid: 1001, gid: 1001, user: "alice", shell: "/bin/bash", dir: "/home/alice",
 		subuidPath: write("subuid", subuid), subgidPath: write("subgid", subgid),
 		uidParent: all, gidParent: all,
-		lookPath: func(file string) (string, error) { return "/usr/bin/" + file, nil },
+		findHelper: func(name string) (string, error) { return "/usr/bin/" + name, nil },
 		lookupUser: func(name string) (uint32, error) {
 			if name == "bob" {
 				return 1002, nil
@@ -110,11 +111,11 @@ func TestPlanDefaults(t *testing.T) {
 
 func TestPlanMissingHelper(t *testing.T) {
 	h := testHost(t, "alice:100000:65536\n", "alice:100000:65536\n")
-	h.lookPath = func(file string) (string, error) { return "", errors.New("not found") }
+	h.findHelper = func(name string) (string, error) { return "", &newuidmap.NotFoundError{Name: name} }
 	_, err := newPlan(options{mapAuto: true}, h)
-	var hint hinted
-	if err == nil || err.Error() != "newuidmap not found in PATH; it is needed to write a uid map of more than your own uid" ||
-		!errors.As(err, &hint) || !strings.Contains(hint.hint, "uidmap package") {
+	var hint interface{ Hint() string }
+	if err == nil || err.Error() != "cannot write the uid map: newuidmap not found in PATH" ||
+		!errors.As(err, &hint) || !strings.Contains(hint.Hint(), "uidmap package") {
 		t.Errorf("err %v", err)
 	}
 	// -r needs no helper, so a missing one does not matter.
