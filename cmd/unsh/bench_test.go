@@ -76,3 +76,33 @@ func BenchmarkDryRunMapAuto100k(b *testing.B) {
 	b.ReportMetric(float64(elapsed.Microseconds())/float64(b.N)/1000, "ms/run")
 	b.ReportMetric(float64(peak), "peak-KiB")
 }
+
+// benchPair measures unsh and util-linux unshare side by side in one sandbox
+// set-up each, alternating, and reports both and their ratio.
+func benchPair(b *testing.B, unsh, unshare []string) {
+	needIntegration(b)
+	sb := sandbox{subuid: subids, subgid: subids}
+	peak := sb.peakKiB(b, unsh...)
+	b.ResetTimer()
+	var mine, theirs time.Duration
+	// Alternate in rounds so that a slow moment of the machine hits both.
+	const rounds = 4
+	for r := 0; r < rounds; r++ {
+		n := max(1, b.N/rounds)
+		mine += sb.loop(b, n, unsh...)
+		theirs += sb.loop(b, n, unshare...)
+	}
+	runs := float64(rounds * max(1, b.N/rounds))
+	b.ReportMetric(float64(mine.Microseconds())/runs/1000, "unsh-ms/run")
+	b.ReportMetric(float64(theirs.Microseconds())/runs/1000, "unshare-ms/run")
+	b.ReportMetric(float64(mine)/float64(theirs), "ratio")
+	b.ReportMetric(float64(peak), "peak-KiB")
+}
+
+func BenchmarkRootTrue(b *testing.B) {
+	benchPair(b, []string{unshBin, "-r", "--", "true"}, []string{"unshare", "-r", "true"})
+}
+
+func BenchmarkMapAutoTrue(b *testing.B) {
+	benchPair(b, []string{unshBin, "--map-auto", "--", "true"}, []string{"unshare", "--map-auto", "-r", "true"})
+}

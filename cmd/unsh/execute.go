@@ -41,19 +41,18 @@ func execute(p Plan) (int, error) {
 			select {
 			case sig := <-signals:
 				if !fromTerminal(sig) {
-					_ = proc.Signal(sig)
+					_ = proc.Signal(sig.(syscall.Signal))
 				}
 			case <-done:
 				return
 			}
 		}
 	}()
-	state, err := proc.Wait()
+	ws, err := proc.Wait()
 	close(done)
 	if err != nil {
 		return exitFailure, fmt.Errorf("waiting for the command: %w", err)
 	}
-	ws := state.Sys().(syscall.WaitStatus)
 	if ws.Signaled() {
 		signal.Stop(signals)
 		dieBySignal(ws.Signal())

@@ -254,6 +254,33 @@ func TestMerge(t *testing.T) {
 	}
 }
 
+// A merged range stands where the earliest of its lines stood, even when a
+// later line of it starts lower.
+func TestMergeOrderOfFirstAppearance(t *testing.T) {
+	in := []Block{
+		block(300005, 10, "/etc/subuid:1"),
+		block(100000, 10, "/etc/subuid:2"),
+		block(300000, 10, "/etc/subuid:3"),
+	}
+	got := Merge(in)
+	want := []Block{{Start: 300000, End: 300015}, {Start: 100000, End: 100010}}
+	if len(got) != len(want) {
+		t.Fatalf("Merge(%v) = %v, want ranges %v", in, got, want)
+	}
+	for i := range want {
+		if got[i].Start != want[i].Start || got[i].End != want[i].End {
+			t.Fatalf("Merge(%v) = %v, want ranges %v in that order", in, got, want)
+		}
+	}
+	// Which of "3,1" and "1,3" is not the point here; both lines must be named.
+	if o := got[0].Origin; o != "/etc/subuid:1,3" && o != "/etc/subuid:3,1" {
+		t.Errorf("merged origin %q, want both /etc/subuid:1 and /etc/subuid:3", o)
+	}
+	if o := got[1].Origin; o != "/etc/subuid:2" {
+		t.Errorf("origin %q, want /etc/subuid:2", o)
+	}
+}
+
 func TestMergeDoesNotChangeItsInput(t *testing.T) {
 	in := []Block{block(300000, 10, "/etc/subuid:1"), block(100000, 10, "/etc/subuid:2"), block(300005, 10, "/etc/subuid:3")}
 	saved := append([]Block(nil), in...)
@@ -279,6 +306,10 @@ func TestSubtract(t *testing.T) {
 			[]Block{block(100001, 65535, "/etc/subuid:1")}},
 		{"cut the last id", []Block{sub}, []Block{block(165535, 1, "")},
 			[]Block{block(100000, 65535, "/etc/subuid:1")}},
+		{"cut all but the last id", []Block{sub}, []Block{block(100000, 65535, "")},
+			[]Block{block(165535, 1, "/etc/subuid:1")}},
+		{"cut all but the first id", []Block{sub}, []Block{block(100001, 65535, "")},
+			[]Block{block(100000, 1, "/etc/subuid:1")}},
 		{"cut all", []Block{sub}, []Block{block(0, 1<<32, "")}, nil},
 		{"cut across two blocks", []Block{block(0, 10, "a"), block(20, 10, "b")}, []Block{block(5, 20, "")},
 			[]Block{block(0, 5, "a"), block(25, 5, "b")}},

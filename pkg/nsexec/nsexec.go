@@ -7,7 +7,6 @@ import (
 	"os"
 	"runtime"
 	"strconv"
-	"strings"
 	"syscall"
 	"unsafe"
 
@@ -34,17 +33,28 @@ type Config struct {
 // user namespace and waits. An error stops the start.
 type MapFunc func(pid int) error
 
-// A Process is the command, started.
+// A Process is the command, started: a child of the caller of Start.
+// Children are waited for with wait4, not os.Process, which would probe for
+// pidfd support with an extra fork on every run.
 type Process struct {
-	Pid  int
-	proc *os.Process
+	Pid int
 }
 
 // Wait waits for the command to end.
-func (p *Process) Wait() (*os.ProcessState, error) { return p.proc.Wait() }
+func (p *Process) Wait() (syscall.WaitStatus, error) { return waitPid(p.Pid) }
 
 // Signal sends sig to the command.
-func (p *Process) Signal(sig os.Signal) error { return p.proc.Signal(sig) }
+func (p *Process) Signal(sig syscall.Signal) error { return unix.Kill(p.Pid, sig) }
+
+func waitPid(pid int) (syscall.WaitStatus, error) {
+	var ws syscall.WaitStatus
+	for {
+		_, err := syscall.Wait4(pid, &ws, 0, nil)
+		if err != syscall.EINTR {
+			return ws, err
+		}
+	}
+}
 
 // StageError is a failed step of a stage, as stage.c reported it.
 type StageError struct {
@@ -95,7 +105,7 @@ func Start(cfg Config, mapIDs MapFunc) (*Process, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := &starter{sock: sock, stages: []*os.Process{stage1}}
+	st := &starter{sock: sock, stages: []int{stage1}}
 	proc, err := st.run(cfg, mapIDs, stage1)
 	if err != nil {
 		st.abort()
@@ -127,7 +137,7 @@ func socketPair() (*os.File, int, error) {
 // spawn re-executes unsh as stage 1. Every descriptor that unsh inherited
 // without close-on-exec is passed at its own number, and so is the stage's
 // socket; unsh's own descriptors are close-on-exec and stay behind.
-func spawn(env []string, childFD int) (*os.Process, error) {
+func spawn(env []string, childFD int) (int, error) {
 	files := make([]uintptr, childFD+1)
 	for fd := range files {
 		files[fd] = ^uintptr(0) // closed in the child
@@ -144,17 +154,17 @@ func spawn(env []string, childFD int) (*os.Process, error) {
 	defer runtime.UnlockOSThread()
 	pid, err := syscall.ForkExec("/proc/self/exe", []string{"unsh"}, &syscall.ProcAttr{Env: env, Files: files})
 	if err != nil {
-		return nil, fmt.Errorf("starting the namespace stage (/proc/self/exe): %w", err)
+		return 0, fmt.Errorf("starting the namespace stage (/proc/self/exe): %w", err)
 	}
-	return os.FindProcess(pid)
+	return pid, nil
 }
 
 type starter struct {
 	sock   *os.File
-	stages []*os.Process // started and not yet reaped
+	stages []int // pids started and not yet reaped
 }
 
-func (st *starter) run(cfg Config, mapIDs MapFunc, stage1 *os.Process) (*Process, error) {
+func (st *starter) run(cfg Config, mapIDs MapFunc, stage1 int) (*Process, error) {
 	if _, err := st.sock.Write(encodeBootstrap(cfg, os.Getpid())); err != nil {
 		return nil, fmt.Errorf("sending the bootstrap data: %w", err)
 	}
@@ -180,12 +190,8 @@ func (st *starter) run(cfg Config, mapIDs MapFunc, stage1 *os.Process) (*Process
 				return nil, fmt.Errorf("telling the stage its maps are written: %w", err)
 			}
 		case msgChildPID:
-			child, err := os.FindProcess(int(m.Detail))
-			if err != nil {
-				return nil, err
-			}
-			st.stages = append(st.stages, child)
-			command = child
+			command = int(m.Detail)
+			st.stages = append(st.stages, command)
 		case msgExec:
 			execing = true
 		case msgError:
@@ -196,11 +202,11 @@ func (st *starter) run(cfg Config, mapIDs MapFunc, stage1 *os.Process) (*Process
 	}
 	// Stage 1 exits by itself once it has forked stage 2.
 	if command != stage1 {
-		if _, err := stage1.Wait(); err != nil {
+		if _, err := waitPid(stage1); err != nil {
 			return nil, fmt.Errorf("waiting for stage 1: %w", err)
 		}
 	}
-	return &Process{Pid: command.Pid, proc: command}, nil
+	return &Process{Pid: command}, nil
 }
 
 func (st *starter) read() (message, error) {
@@ -235,20 +241,23 @@ func (st *starter) stageError(cfg Config, m message) error {
 }
 
 // diedEarly describes a stage 1 that closed the socket without exec.
-func (st *starter) diedEarly(stage1 *os.Process) error {
-	state, err := stage1.Wait()
+func (st *starter) diedEarly(stage1 int) error {
+	ws, err := waitPid(stage1)
 	st.stages = st.stages[1:]
-	if err != nil {
+	switch {
+	case err != nil:
 		return fmt.Errorf("stage 1 ended before the command started: %w", err)
+	case ws.Signaled():
+		return fmt.Errorf("stage 1 was killed by %v before the command started", ws.Signal())
 	}
-	return fmt.Errorf("stage 1 ended before the command started (%s)", strings.TrimSpace(state.String()))
+	return fmt.Errorf("stage 1 ended with status %d before the command started", ws.ExitStatus())
 }
 
 // abort kills and reaps every stage still there.
 func (st *starter) abort() {
-	for _, p := range st.stages {
-		_ = p.Kill()
-		_, _ = p.Wait()
+	for _, pid := range st.stages {
+		_ = unix.Kill(pid, unix.SIGKILL)
+		_, _ = waitPid(pid)
 	}
 	st.stages = nil
 }

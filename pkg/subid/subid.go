@@ -19,52 +19,51 @@ import (
 )
 
 // An Owner is the user whose ranges are looked up. A line matches by Name, or
-// by the decimal ID written as the owner field. Name is "" for a uid that the
-// passwd database does not know.
+// by the decimal ID written as the owner field, exactly as newuidmap prints
+// it (no sign, no leading zero). Name is "" for a uid that the passwd
+// database does not know.
 type Owner struct {
 	Name string
 	ID   uint32
 }
 
 // matches compares without allocating: most lines of a large file are other owners'.
-func (o Owner) matches(field []byte) bool {
-	if len(field) == 0 {
-		return false
-	}
-	if string(field) == o.Name {
-		return true
-	}
-	var id uint64
-	for _, c := range field {
-		if c < '0' || c > '9' {
-			return false
-		}
-		if id = id*10 + uint64(c-'0'); id > uint64(o.ID) {
-			return false
-		}
-	}
-	return id == uint64(o.ID)
+func (o Owner) matches(field []byte, idText string) bool {
+	return len(field) > 0 && (string(field) == o.Name || string(field) == idText)
 }
 
-// maxLine bounds one line of a source; shadow's own limit is far lower.
+// maxLine bounds one line of a source; shadow's own limit is far lower. A
+// longer line is malformed, like any other.
 const maxLine = 64 * 1024
 
 // Parse reads a subid file and returns every range of the owner, in file order,
 // each with its origin "file:line". A malformed line of another owner is
 // ignored; one of the owner's is skipped with a warning "file:line: reason".
 func Parse(r io.Reader, file string, owner Owner) (blocks []idmap.Block, warnings []string, err error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 4096), maxLine)
-	for n := 1; sc.Scan(); n++ {
-		raw := bytes.TrimSpace(sc.Bytes()) // also drops the \r of CRLF
+	idText := strconv.FormatUint(uint64(owner.ID), 10)
+	br := bufio.NewReaderSize(r, maxLine)
+	for n := 1; ; n++ {
+		line, tooLong, err := readLine(br)
+		if err == io.EOF && line == nil {
+			break
+		}
+		if err != nil && err != io.EOF {
+			return nil, warnings, fmt.Errorf("%s: %w", file, err)
+		}
+		raw := bytes.TrimSpace(line) // also drops the \r of CRLF
 		if len(raw) == 0 || raw[0] == '#' {
 			continue
 		}
 		field, _, _ := bytes.Cut(raw, []byte(":"))
-		if !owner.matches(field) {
+		if !owner.matches(field, idText) {
 			continue
 		}
-		b, err := parseRange(string(raw))
+		var b idmap.Block
+		if tooLong {
+			err = fmt.Errorf("line longer than %d bytes", maxLine)
+		} else {
+			b, err = parseRange(string(raw))
+		}
 		if err != nil {
 			warnings = append(warnings, fmt.Sprintf("%s:%d: %v; line skipped", file, n, err))
 			continue
@@ -72,10 +71,25 @@ func Parse(r io.Reader, file string, owner Owner) (blocks []idmap.Block, warning
 		b.Origin = file + ":" + strconv.Itoa(n)
 		blocks = append(blocks, b)
 	}
-	if err := sc.Err(); err != nil {
-		return nil, warnings, fmt.Errorf("%s: %w", file, err)
-	}
 	return blocks, warnings, nil
+}
+
+// readLine returns the next line without its newline; of a line longer than
+// the reader's buffer it returns the start and skips the rest. line is nil
+// only at the end of the input.
+func readLine(br *bufio.Reader) (line []byte, tooLong bool, err error) {
+	line, err = br.ReadSlice('\n')
+	if err == bufio.ErrBufferFull {
+		line = append([]byte(nil), line...)
+		for err == bufio.ErrBufferFull {
+			_, err = br.ReadSlice('\n')
+		}
+		tooLong = true
+	}
+	if err == io.EOF && len(line) == 0 {
+		return nil, false, io.EOF
+	}
+	return bytes.TrimSuffix(line, []byte("\n")), tooLong, err
 }
 
 func parseRange(line string) (idmap.Block, error) {

@@ -200,22 +200,61 @@ func TestParse(t *testing.T) {
 	}
 }
 
-// Spec §3.2: a malformed line of another owner is ignored silently, however
-// long it is; it must not cost the caller the ranges on the other lines.
-func TestParseOverlongLineOfAnother(t *testing.T) {
-	file := "alice:100000:65536\n" +
-		"bob:1:" + strings.Repeat("9", 100*1024) + "\n" +
-		"alice:200000:10\n"
-	got, warnings, err := Parse(strings.NewReader(file), "/etc/subuid", alice)
-	if err != nil {
-		t.Fatalf("unexpected error %q", err)
+// Spec §3.2: the owner field is the caller's name or "its numeric uid written
+// as the owner field". newuidmap, which checks the map again, compares the
+// field with the uid printed by "%lu" (shadow's find_range), so a uid written
+// with leading zeros is not the caller's: taking it would only make the helper
+// refuse the map later.
+func TestParseOwnerWithLeadingZeros(t *testing.T) {
+	for _, file := range []string{"01001:100000:65536\n", "0001001:100000:65536\n"} {
+		got, warnings, err := Parse(strings.NewReader(file), "/etc/subuid", alice)
+		if err != nil || len(got) != 0 || len(warnings) != 0 {
+			t.Errorf("Parse(%q) = %v, %q, %v; want no ranges, no warnings, no error", file, got, warnings, err)
+		}
 	}
-	want := []idmap.Block{block(100000, 65536, "/etc/subuid:1"), block(200000, 10, "/etc/subuid:3")}
-	if !sameBlocks(got, want) {
-		t.Errorf("blocks\n got %v\nwant %v", got, want)
+	// Uid 0 is written "0", and only so.
+	root := Owner{Name: "root", ID: 0}
+	for _, tt := range []struct {
+		file string
+		want int
+	}{{"0:100000:65536\n", 1}, {"00:100000:65536\n", 0}} {
+		got, _, err := Parse(strings.NewReader(tt.file), "/etc/subuid", root)
+		if err != nil || len(got) != tt.want {
+			t.Errorf("Parse(%q) for uid 0 = %v, %v; want %d range(s)", tt.file, got, err, tt.want)
+		}
 	}
-	if len(warnings) != 0 {
-		t.Errorf("warnings %q, want none", warnings)
+}
+
+// Spec §3.2: a malformed line is ignored (another owner's) or skipped with a
+// warning (the caller's) however long it is; it must not cost the caller the
+// ranges on the other lines. Lines here are longer than Parse's 64 KiB buffer.
+func TestParseOverlongLine(t *testing.T) {
+	long := strings.Repeat("9", 100*1024)
+	tests := []struct {
+		name        string
+		line        string
+		wantWarning bool
+	}{
+		{"of another owner, ignored silently", "bob:1:" + long, false},
+		{"of the caller, skipped with a warning", "alice:1:" + long, true},
+	}
+	for _, tt := range tests {
+		file := "alice:100000:65536\n" + tt.line + "\nalice:200000:10\n"
+		got, warnings, err := Parse(strings.NewReader(file), "/etc/subuid", alice)
+		if err != nil {
+			t.Errorf("%s: unexpected error %q", tt.name, err)
+			continue
+		}
+		want := []idmap.Block{block(100000, 65536, "/etc/subuid:1"), block(200000, 10, "/etc/subuid:3")}
+		if !sameBlocks(got, want) {
+			t.Errorf("%s: blocks\n got %v\nwant %v", tt.name, got, want)
+		}
+		switch {
+		case !tt.wantWarning && len(warnings) != 0:
+			t.Errorf("%s: warnings %.200q, want none", tt.name, warnings)
+		case tt.wantWarning && (len(warnings) != 1 || !strings.HasPrefix(warnings[0], "/etc/subuid:2: ") || !strings.HasSuffix(warnings[0], "; line skipped")):
+			t.Errorf("%s: warnings %.200q, want one \"/etc/subuid:2: ...; line skipped\"", tt.name, warnings)
+		}
 	}
 }
 
