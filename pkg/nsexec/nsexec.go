@@ -174,7 +174,7 @@ func (st *starter) run(cfg Config, mapIDs MapFunc, stage1 int) (*Process, error)
 		m, err := st.read()
 		if errors.Is(err, io.EOF) {
 			if !execing {
-				return nil, st.diedEarly(stage1)
+				return nil, st.diedEarly()
 			}
 			break // the exec closed the socket: the command runs
 		}
@@ -240,17 +240,18 @@ func (st *starter) stageError(cfg Config, m message) error {
 	return e
 }
 
-// diedEarly describes a stage 1 that closed the socket without exec.
-func (st *starter) diedEarly(stage1 int) error {
-	ws, err := waitPid(stage1)
-	st.stages = st.stages[1:]
+// diedEarly describes the last stage, which closed the socket without exec.
+func (st *starter) diedEarly() error {
+	n := len(st.stages)
+	ws, err := waitPid(st.stages[n-1])
+	st.stages = st.stages[:n-1]
 	switch {
 	case err != nil:
-		return fmt.Errorf("stage 1 ended before the command started: %w", err)
+		return fmt.Errorf("stage %d ended before the command started: %w", n, err)
 	case ws.Signaled():
-		return fmt.Errorf("stage 1 was killed by %v before the command started", ws.Signal())
+		return fmt.Errorf("stage %d was killed by %v before the command started", n, ws.Signal())
 	}
-	return fmt.Errorf("stage 1 ended with status %d before the command started", ws.ExitStatus())
+	return fmt.Errorf("stage %d ended with status %d before the command started", n, ws.ExitStatus())
 }
 
 // abort kills and reaps every stage still there.

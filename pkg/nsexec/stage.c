@@ -92,12 +92,14 @@ static void read_bootstrap(const struct stage *s, struct unsh_bootstrap *b)
 }
 
 /* die_with_parent arms PR_SET_PDEATHSIG and closes the race in which the
- * parent died before it was armed. */
+ * parent died before it was armed. In a new pid namespace the parent, being
+ * outside it, shows as pid 0, and the race cannot be checked by pid. */
 static void die_with_parent(const struct stage *s, pid_t ppid)
 {
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		fail(s, UNSH_STEP_PDEATHSIG, errno, 0);
-	if (ppid != 0 && getppid() != ppid)
+	pid_t now = getppid();
+	if (ppid != 0 && now != 0 && now != ppid)
 		_exit(125);
 }
 
