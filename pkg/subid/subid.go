@@ -109,7 +109,7 @@ func parseRange(line string) (idmap.Block, error) {
 		return idmap.Block{}, fmt.Errorf("count %q is not a decimal number", fields[2])
 	case count == 0:
 		return idmap.Block{}, fmt.Errorf("count is 0")
-	case uint64(start)+count > 1<<32:
+	case count > 1<<32-uint64(start): // not start+count, which can wrap
 		return idmap.Block{}, fmt.Errorf("range %d:%d goes past 4294967295", start, count)
 	}
 	return idmap.Block{Start: uint64(start), End: uint64(start) + count}, nil
