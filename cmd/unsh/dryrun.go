@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"syscall"
 	"text/tabwriter"
+
+	"golang.org/x/sys/unix"
 )
 
 // helperArgv is the exact argv a helper gets, with the target shown as "PID".
@@ -38,6 +41,7 @@ func printPlan(w io.Writer, p Plan, asJSON bool) error {
 	}
 	fmt.Fprintf(tw, "setgroups:\t%s\n", setgroups)
 	fmt.Fprintf(tw, "namespaces:\t%s\n", strings.Join(p.Namespaces, " "))
+	fmt.Fprintf(tw, "process:\t%s\n", describeProcess(p.Process))
 	fmt.Fprintf(tw, "command:\t%s\n", shellQuote(p.Command))
 	fmt.Fprintf(tw, "directory:\t%s\n", p.Dir)
 	return tw.Flush()
@@ -51,6 +55,46 @@ func describeMethod(name string, s Side) string {
 		return "written by " + shellQuote(helperArgv(s, "PID"))
 	}
 	return "none (not written)"
+}
+
+// describeProcess says in words what happens to the command's process.
+func describeProcess(p Process) string {
+	var parts []string
+	add := func(on bool, format string, args ...any) {
+		if on {
+			parts = append(parts, fmt.Sprintf(format, args...))
+		}
+	}
+	add(p.Fork, "fork")
+	add(p.Init, "unsh's init as PID 1")
+	add(p.Propagation != "", "propagation %s", p.Propagation)
+	add(p.Hostname != "", "hostname %s", p.Hostname)
+	add(p.Root != "", "root %s", p.Root)
+	add(p.MountProc != "", "proc at %s", p.MountProc)
+	add(p.SetGID != nil, "setgid %d", deref(p.SetGID))
+	add(p.SetUID != nil, "setuid %d", deref(p.SetUID))
+	add(p.KeepCaps, "keep capabilities")
+	add(p.Monotonic != 0, "monotonic %+ds", p.Monotonic)
+	add(p.Boottime != 0, "boottime %+ds", p.Boottime)
+	add(p.KillSignal != 0, "%s when unsh dies", signalName(p.KillSignal))
+	if len(parts) == 0 {
+		return "exec in place"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func deref(id *uint32) uint32 {
+	if id == nil {
+		return 0
+	}
+	return *id
+}
+
+func signalName(sig syscall.Signal) string {
+	if name := unix.SignalName(sig); name != "" {
+		return name
+	}
+	return fmt.Sprint(int(sig))
 }
 
 // shellQuote joins argv so that a shell would split it back the same way.
@@ -79,15 +123,31 @@ type jsonSide struct {
 	Map    []jsonRange `json:"map"`
 }
 
+type jsonProcess struct {
+	Fork        bool    `json:"fork"`
+	Init        bool    `json:"init"`
+	Propagation string  `json:"propagation,omitempty"`
+	Hostname    string  `json:"hostname,omitempty"`
+	Root        string  `json:"root,omitempty"`
+	MountProc   string  `json:"mount_proc,omitempty"`
+	SetUID      *uint32 `json:"setuid,omitempty"`
+	SetGID      *uint32 `json:"setgid,omitempty"`
+	KeepCaps    bool    `json:"keep_caps"`
+	Monotonic   int64   `json:"monotonic,omitempty"`
+	Boottime    int64   `json:"boottime,omitempty"`
+	KillSignal  string  `json:"kill_signal,omitempty"`
+}
+
 type jsonPlan struct {
-	Mapping    string   `json:"mapping"`
-	UID        jsonSide `json:"uid"`
-	GID        jsonSide `json:"gid"`
-	Setgroups  string   `json:"setgroups"`
-	Namespaces []string `json:"namespaces"`
-	Command    []string `json:"command"`
-	Directory  string   `json:"directory"`
-	Warnings   []string `json:"warnings"`
+	Mapping    string      `json:"mapping"`
+	UID        jsonSide    `json:"uid"`
+	GID        jsonSide    `json:"gid"`
+	Setgroups  string      `json:"setgroups"`
+	Namespaces []string    `json:"namespaces"`
+	Process    jsonProcess `json:"process"`
+	Command    []string    `json:"command"`
+	Directory  string      `json:"directory"`
+	Warnings   []string    `json:"warnings"`
 }
 
 func planJSON(p Plan) jsonPlan {
@@ -105,14 +165,24 @@ func planJSON(p Plan) jsonPlan {
 	if warnings == nil {
 		warnings = []string{}
 	}
-	return jsonPlan{
+	jp := jsonPlan{
 		Mapping:    p.Mapping,
 		UID:        side(p.UID),
 		GID:        side(p.GID),
 		Setgroups:  p.Setgroups,
 		Namespaces: p.Namespaces,
-		Command:    p.Command,
-		Directory:  p.Dir,
-		Warnings:   warnings,
+		Process: jsonProcess{
+			Fork: p.Process.Fork, Init: p.Process.Init, Propagation: p.Process.Propagation,
+			Hostname: p.Process.Hostname, Root: p.Process.Root, MountProc: p.Process.MountProc,
+			SetUID: p.Process.SetUID, SetGID: p.Process.SetGID, KeepCaps: p.Process.KeepCaps,
+			Monotonic: p.Process.Monotonic, Boottime: p.Process.Boottime,
+		},
+		Command:   p.Command,
+		Directory: p.Dir,
+		Warnings:  warnings,
 	}
+	if p.Process.KillSignal != 0 {
+		jp.Process.KillSignal = signalName(p.Process.KillSignal)
+	}
+	return jp
 }

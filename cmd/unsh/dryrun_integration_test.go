@@ -199,6 +199,7 @@ gid map:     written by /usr/bin/newgidmap PID 0 %d 1 1 100000 65536
              1  100000  65536  /etc/subgid:1
 setgroups:   allow
 namespaces:  user
+process:     exec in place
 command:     bash -c 'echo $0'
 directory:   /
 `, u, u, u, g, g)

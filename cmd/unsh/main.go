@@ -10,6 +10,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/unsh/unsh/pkg/nsexec"
+	"github.com/unsh/unsh/pkg/pid1"
 )
 
 // version is set by the Makefile from git.
@@ -39,6 +42,11 @@ func withHint(err error, format string, args ...any) error {
 }
 
 func main() {
+	// The stage re-executes unsh as the init of --init, marked so.
+	if os.Getenv(nsexec.InitEnv) != "" && len(os.Args) > 1 {
+		os.Unsetenv(nsexec.InitEnv)
+		os.Exit(pid1.Run(os.Args[1:], os.Stderr))
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 

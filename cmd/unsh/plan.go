@@ -24,8 +24,9 @@ type Plan struct {
 	// WriteSetgroups is set when "deny" must go to /proc/PID/setgroups before gid_map.
 	WriteSetgroups bool
 	Namespaces     []string
+	Process        Process
 	Command        []string
-	Dir            string
+	Dir            string // the command's working directory, as seen inside
 	Warnings       []string
 }
 
@@ -132,7 +133,7 @@ func (p *planner) build(o options) (Plan, error) {
 	}
 	plan.UID.Inside = insideID(plan.UID.Map, p.h.uid)
 	plan.GID.Inside = insideID(plan.GID.Map, p.h.gid)
-	return plan, nil
+	return plan, processPlan(o, &plan)
 }
 
 // applyDefault applies spec §3.0 to o when no mapping option was given, turns

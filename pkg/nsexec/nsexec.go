@@ -27,6 +27,27 @@ type Config struct {
 	Fork bool
 	// UID and GID, when set, are taken with setresuid/setresgid once mapped.
 	UID, GID *uint32
+
+	// Propagation is applied recursively to "/" of a new mount namespace:
+	// unix.MS_PRIVATE, MS_SHARED or MS_SLAVE; 0 leaves it.
+	Propagation uintptr
+	Hostname    string // for a new UTS namespace
+	Root        string // chroot here
+	Dir         string // then chdir here
+	MountProc   string // mount a fresh proc here (after Root)
+	// SetUID and SetGID, when set, are the ids the command ends as
+	// (-S, -G); DropGroups clears the supplementary groups with SetGID.
+	SetUID, SetGID *uint32
+	DropGroups     bool
+	KeepCaps       bool           // capabilities survive exec, as ambient ones
+	KillSignal     syscall.Signal // the command's parent-death signal; 0 for none
+	// Monotonic and Boottime are the offsets of a new time namespace, in seconds.
+	Monotonic, Boottime int64
+	// Foreground gives the command a process group of its own in the
+	// foreground of the controlling terminal.
+	Foreground bool
+	// Init runs unsh's init as PID 1 (see RunInit), which runs the command.
+	Init bool
 }
 
 // MapFunc writes the maps of the process pid, which has just unshared its
@@ -40,16 +61,24 @@ type Process struct {
 	Pid int
 }
 
-// Wait waits for the command to end.
-func (p *Process) Wait() (syscall.WaitStatus, error) { return waitPid(p.Pid) }
+// Wait waits for the command to end, or with stopped also to stop.
+func (p *Process) Wait(stopped bool) (syscall.WaitStatus, error) {
+	options := 0
+	if stopped {
+		options = syscall.WUNTRACED
+	}
+	return wait4(p.Pid, options)
+}
 
 // Signal sends sig to the command.
 func (p *Process) Signal(sig syscall.Signal) error { return unix.Kill(p.Pid, sig) }
 
-func waitPid(pid int) (syscall.WaitStatus, error) {
+func waitPid(pid int) (syscall.WaitStatus, error) { return wait4(pid, 0) }
+
+func wait4(pid, options int) (syscall.WaitStatus, error) {
 	var ws syscall.WaitStatus
 	for {
-		_, err := syscall.Wait4(pid, &ws, 0, nil)
+		_, err := syscall.Wait4(pid, &ws, options, nil)
 		if err != syscall.EINTR {
 			return ws, err
 		}

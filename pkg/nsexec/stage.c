@@ -16,15 +16,19 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <grp.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "stage.h"
@@ -124,13 +128,121 @@ static void request_maps(const struct stage *s)
 	set_dumpable(s, 0);
 }
 
-/* take_ids switches to the ids the command runs as; gid first, while we may. */
-static void take_ids(const struct stage *s, const struct unsh_bootstrap *b)
+/* take_ids switches to uid and gid (UNSH_KEEP: no change); gid first, while we may. */
+static void take_ids(const struct stage *s, uint32_t uid, uint32_t gid)
 {
-	if (b->gid != UNSH_KEEP && setresgid(b->gid, b->gid, b->gid) < 0)
+	if (gid != UNSH_KEEP && setresgid(gid, gid, gid) < 0)
 		fail(s, UNSH_STEP_SETRESGID, errno, 0);
-	if (b->uid != UNSH_KEEP && setresuid(b->uid, b->uid, b->uid) < 0)
+	if (uid != UNSH_KEEP && setresuid(uid, uid, uid) < 0)
 		fail(s, UNSH_STEP_SETRESUID, errno, 0);
+}
+
+/* write_time_offsets sets the clocks of the new time namespace; the kernel
+ * takes them only before the first process enters it, so before the fork. */
+static void write_time_offsets(const struct stage *s, const struct unsh_bootstrap *b)
+{
+	char text[128];
+	int len = snprintf(text, sizeof text, "monotonic %lld 0\nboottime %lld 0\n",
+			   (long long)(int64_t)b->monotonic, (long long)(int64_t)b->boottime);
+	int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		fail(s, UNSH_STEP_TIME_OFFSETS, errno, 0);
+	if (write(fd, text, (size_t)len) != len)
+		fail(s, UNSH_STEP_TIME_OFFSETS, errno, 0);
+	close(fd);
+}
+
+/* unshare_others creates the namespaces besides the user namespace, now
+ * owned by it, and sets them up while still one process. */
+static void unshare_others(const struct stage *s, const struct unsh_bootstrap *b)
+{
+	if (b->clone_flags == 0)
+		return;
+	if (unshare((int)b->clone_flags) < 0)
+		fail(s, UNSH_STEP_UNSHARE, errno, 0);
+	if ((b->clone_flags & CLONE_NEWTIME) && (b->monotonic || b->boottime))
+		write_time_offsets(s, b);
+	/* Keep our mounts from reaching the caller's namespace (and back). */
+	if ((b->clone_flags & CLONE_NEWNS) && b->propagation &&
+	    mount("none", "/", NULL, MS_REC | b->propagation, NULL) < 0)
+		fail(s, UNSH_STEP_PROPAGATION, errno, 0);
+	if (b->hostname && sethostname(b->hostname, strlen(b->hostname)) < 0)
+		fail(s, UNSH_STEP_HOSTNAME, errno, 0);
+}
+
+/* take_foreground makes the command a process group of its own in the
+ * terminal's foreground, so that keyboard signals reach it (once) and job
+ * control works inside. We are not in the foreground yet: hold SIGTTOU. */
+static void take_foreground(const struct stage *s)
+{
+	sigset_t ttou, old;
+
+	if (setpgid(0, 0) < 0)
+		fail(s, UNSH_STEP_FOREGROUND, errno, 0);
+	int tty = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (tty < 0)
+		fail(s, UNSH_STEP_FOREGROUND, errno, 0);
+	sigemptyset(&ttou);
+	sigaddset(&ttou, SIGTTOU);
+	if (sigprocmask(SIG_BLOCK, &ttou, &old) < 0 || tcsetpgrp(tty, getpgrp()) < 0)
+		fail(s, UNSH_STEP_FOREGROUND, errno, 0);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	close(tty);
+}
+
+/* mount_proc mounts a proc of our pid namespace, as util-linux does. */
+static void mount_proc(const struct stage *s, const char *dir)
+{
+	/* Not a mount point (EINVAL) is fine: "/" was made private already. */
+	if (mount("none", dir, NULL, MS_PRIVATE | MS_REC, NULL) < 0 && errno != EINVAL)
+		fail(s, UNSH_STEP_MOUNT_PROC, errno, 0);
+	if (mount("proc", dir, "proc", MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL) < 0)
+		fail(s, UNSH_STEP_MOUNT_PROC, errno, 0);
+}
+
+static void change_root(const struct stage *s, const struct unsh_bootstrap *b)
+{
+	if (b->root && (chroot(b->root) < 0 || chdir("/") < 0))
+		fail(s, UNSH_STEP_CHROOT, errno, 0);
+	if (b->mount_proc)
+		mount_proc(s, b->mount_proc);
+	if (b->wd && chdir(b->wd) < 0)
+		fail(s, UNSH_STEP_CHDIR, errno, 0);
+}
+
+/* raise_ambient keeps every permitted capability across exec (--keep-caps),
+ * also for a non-root uid: inheritable, then ambient. */
+static void raise_ambient(const struct stage *s)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		fail(s, UNSH_STEP_CAPABILITIES, errno, 0);
+	for (int i = 0; i < 2; i++) {
+		data[i].effective = data[i].permitted;
+		data[i].inheritable = data[i].permitted;
+	}
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		fail(s, UNSH_STEP_CAPABILITIES, errno, 0);
+	for (int cap = 0; cap < 64; cap++) {
+		if (!(data[cap / 32].permitted & (1u << (cap % 32))))
+			continue;
+		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0 && errno != EINVAL)
+			fail(s, UNSH_STEP_CAPABILITIES, errno, cap);
+	}
+}
+
+/* become_final takes -S/-G (dropping supplementary groups where allowed). */
+static void become_final(const struct stage *s, const struct unsh_bootstrap *b)
+{
+	if (b->keep_caps && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+		fail(s, UNSH_STEP_CAPABILITIES, errno, 0);
+	if (b->setgid != UNSH_KEEP && b->drop_groups && setgroups(0, NULL) < 0)
+		fail(s, UNSH_STEP_SETGROUPS, errno, 0);
+	take_ids(s, b->setuid, b->setgid);
+	if (b->keep_caps)
+		raise_ambient(s);
 }
 
 /* clone_parent forks a sibling: the child's parent is the Go parent, which
@@ -138,6 +250,17 @@ static void take_ids(const struct stage *s, const struct unsh_bootstrap *b)
 static pid_t clone_parent(void)
 {
 	return (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
+}
+
+/* init_argv is "unsh-init" followed by the command. */
+static char **init_argv(const struct stage *s, const struct unsh_bootstrap *b)
+{
+	char **argv = calloc((size_t)b->argc + 2, sizeof *argv);
+	if (!argv)
+		fail(s, UNSH_STEP_EXEC, ENOMEM, 0);
+	argv[0] = "unsh-init";
+	memcpy(argv + 1, b->argv, (size_t)b->argc * sizeof *argv);
+	return argv;
 }
 
 static void __attribute__((noreturn)) run_stages(struct stage *s)
@@ -152,11 +275,14 @@ static void __attribute__((noreturn)) run_stages(struct stage *s)
 	if (unshare(CLONE_NEWUSER) < 0)
 		fail(s, UNSH_STEP_UNSHARE_USER, errno, 0);
 	request_maps(s);
-	take_ids(s, &b);
+	take_ids(s, b.uid, b.gid);
 	/* Changing credentials clears the parent-death signal: arm it again. */
 	die_with_parent(s, (pid_t)b.ppid);
-	if (b.clone_flags != 0 && unshare((int)b.clone_flags) < 0)
-		fail(s, UNSH_STEP_UNSHARE, errno, 0);
+	/* unsh's own binary, for --init, found before any chroot. */
+	int self = -1;
+	if (b.init && (self = open("/proc/self/exe", O_PATH | O_CLOEXEC)) < 0)
+		fail(s, UNSH_STEP_OPEN_SELF, errno, 0);
+	unshare_others(s, &b);
 
 	if (b.fork) {
 		pid_t child = clone_parent();
@@ -170,10 +296,22 @@ static void __attribute__((noreturn)) run_stages(struct stage *s)
 		die_with_parent(s, (pid_t)b.ppid);
 	}
 
+	if (b.foreground)
+		take_foreground(s);
+	change_root(s, &b);
+	become_final(s, &b);
+
 	/* The command outlives unsh unless asked otherwise (--kill-child). */
-	if (prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0) < 0)
+	if (prctl(PR_SET_PDEATHSIG, b.kill_signal, 0, 0, 0) < 0)
 		fail(s, UNSH_STEP_PDEATHSIG, errno, 0);
 	send_msg(s, UNSH_MSG_EXEC, 0, 0, 0);
+	if (b.init) {
+		/* unsh's init (Go) runs as PID 1 and starts the command itself. */
+		if (setenv(UNSH_INIT_ENV, "1", 1) < 0)
+			fail(s, UNSH_STEP_EXEC, errno, 0);
+		syscall(SYS_execveat, self, "", init_argv(s, &b), environ, AT_EMPTY_PATH);
+		fail(s, UNSH_STEP_EXEC, errno, 0);
+	}
 	execvp(b.argv[0], b.argv);
 	fail(s, UNSH_STEP_EXEC, errno, 0);
 }

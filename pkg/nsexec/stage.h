@@ -18,12 +18,27 @@
 #define UNSH_FIELD_HEADER_SIZE 8u
 
 enum unsh_field {
-	UNSH_FIELD_ARG = 1,        /* string, repeated: the command's argv */
-	UNSH_FIELD_CLONE_FLAGS = 2, /* u32: namespaces to unshare after the user namespace */
-	UNSH_FIELD_FORK = 3,       /* u32 0 or 1: fork before exec */
-	UNSH_FIELD_UID = 4,        /* u32: uid to take once mapped, or UNSH_KEEP */
-	UNSH_FIELD_GID = 5,        /* u32: gid to take once mapped, or UNSH_KEEP */
-	UNSH_FIELD_PPID = 6,       /* u32: pid of the Go parent */
+	UNSH_FIELD_ARG = 1,          /* string, repeated, required: the command's argv */
+	UNSH_FIELD_CLONE_FLAGS = 2,  /* u32, required: namespaces to unshare after the user namespace */
+	UNSH_FIELD_FORK = 3,         /* u32 0/1, required: fork before exec */
+	UNSH_FIELD_UID = 4,          /* u32, required: uid to take once mapped, or UNSH_KEEP */
+	UNSH_FIELD_GID = 5,          /* u32, required: gid to take once mapped, or UNSH_KEEP */
+	UNSH_FIELD_PPID = 6,         /* u32, required: pid of the Go parent */
+	UNSH_FIELD_PROPAGATION = 7,  /* u32: MS_PRIVATE, MS_SHARED or MS_SLAVE for "/", or 0 */
+	UNSH_FIELD_HOSTNAME = 8,     /* string */
+	UNSH_FIELD_ROOT = 9,         /* string: chroot here */
+	UNSH_FIELD_WD = 10,          /* string: then chdir here */
+	UNSH_FIELD_MOUNT_PROC = 11,  /* string: mount a fresh proc here */
+	UNSH_FIELD_SETUID = 12,      /* u32: uid to end as, or UNSH_KEEP */
+	UNSH_FIELD_SETGID = 13,      /* u32: gid to end as, or UNSH_KEEP */
+	UNSH_FIELD_DROP_GROUPS = 14, /* u32 0/1: setgroups(0, NULL) with the setgid */
+	UNSH_FIELD_KEEP_CAPS = 15,   /* u32 0/1: keep capabilities across exec as ambient ones */
+	UNSH_FIELD_KILL_SIGNAL = 16, /* u32: the command's parent-death signal, 0 for none */
+	UNSH_FIELD_MONOTONIC = 17,   /* u64 (two's complement): time namespace offset, seconds */
+	UNSH_FIELD_BOOTTIME = 18,    /* u64 (two's complement) */
+	UNSH_FIELD_FOREGROUND = 19,  /* u32 0/1: take a process group and the terminal's foreground */
+	UNSH_FIELD_INIT = 20,        /* u32 0/1: exec unsh's init as PID 1, which runs the command */
+	UNSH_FIELD_MAX = 20,
 };
 #define UNSH_KEEP 0xffffffffu
 
@@ -71,14 +86,30 @@ enum unsh_step {
 	UNSH_STEP_UNSHARE,
 	UNSH_STEP_CLONE,
 	UNSH_STEP_EXEC,
+	UNSH_STEP_TIME_OFFSETS,
+	UNSH_STEP_PROPAGATION,
+	UNSH_STEP_HOSTNAME,
+	UNSH_STEP_FOREGROUND,
+	UNSH_STEP_MOUNT_PROC,
+	UNSH_STEP_CHROOT,
+	UNSH_STEP_CHDIR,
+	UNSH_STEP_SETGROUPS,
+	UNSH_STEP_CAPABILITIES,
+	UNSH_STEP_OPEN_SELF,
 };
 
-/* A parsed bootstrap. Strings point into the buffer it was parsed from;
- * argv is malloc'd and NULL-terminated. */
+/* The variable that turns a re-executed unsh into the init of --init. */
+#define UNSH_INIT_ENV "_UNSH_INIT"
+
+/* A parsed bootstrap. Strings point into the buffer it was parsed from and
+ * are NULL when absent; argv is malloc'd and NULL-terminated. */
 struct unsh_bootstrap {
 	char **argv;
 	uint32_t argc;
 	uint32_t clone_flags, fork, uid, gid, ppid;
+	uint32_t propagation, setuid, setgid, drop_groups, keep_caps, kill_signal, foreground, init;
+	uint64_t monotonic, boottime;
+	const char *hostname, *root, *wd, *mount_proc;
 };
 
 int unsh_parse_bootstrap(const uint8_t *buf, size_t len, struct unsh_bootstrap *out);

@@ -38,6 +38,40 @@ func encodeBootstrap(cfg Config, ppid int) []byte {
 	u32(C.UNSH_FIELD_UID, idOrKeep(cfg.UID))
 	u32(C.UNSH_FIELD_GID, idOrKeep(cfg.GID))
 	u32(C.UNSH_FIELD_PPID, uint32(ppid))
+	if cfg.Propagation != 0 {
+		u32(C.UNSH_FIELD_PROPAGATION, uint32(cfg.Propagation))
+	}
+	for _, f := range []struct {
+		kind  C.int
+		value string
+	}{{C.UNSH_FIELD_HOSTNAME, cfg.Hostname}, {C.UNSH_FIELD_ROOT, cfg.Root}, {C.UNSH_FIELD_WD, cfg.Dir}, {C.UNSH_FIELD_MOUNT_PROC, cfg.MountProc}} {
+		if f.value != "" {
+			field(f.kind, append([]byte(f.value), 0))
+		}
+	}
+	if cfg.SetUID != nil {
+		u32(C.UNSH_FIELD_SETUID, *cfg.SetUID)
+	}
+	if cfg.SetGID != nil {
+		u32(C.UNSH_FIELD_SETGID, *cfg.SetGID)
+	}
+	for _, f := range []struct {
+		kind C.int
+		on   bool
+	}{{C.UNSH_FIELD_DROP_GROUPS, cfg.DropGroups}, {C.UNSH_FIELD_KEEP_CAPS, cfg.KeepCaps}, {C.UNSH_FIELD_FOREGROUND, cfg.Foreground}, {C.UNSH_FIELD_INIT, cfg.Init}} {
+		if f.on {
+			u32(f.kind, 1)
+		}
+	}
+	if cfg.KillSignal != 0 {
+		u32(C.UNSH_FIELD_KILL_SIGNAL, uint32(cfg.KillSignal))
+	}
+	if cfg.Monotonic != 0 {
+		field(C.UNSH_FIELD_MONOTONIC, binary.NativeEndian.AppendUint64(nil, uint64(cfg.Monotonic)))
+	}
+	if cfg.Boottime != 0 {
+		field(C.UNSH_FIELD_BOOTTIME, binary.NativeEndian.AppendUint64(nil, uint64(cfg.Boottime)))
+	}
 
 	out := binary.NativeEndian.AppendUint32(nil, C.UNSH_MAGIC)
 	out = binary.NativeEndian.AppendUint32(out, C.UNSH_VERSION)
@@ -124,7 +158,20 @@ var stepNames = map[int32]string{
 	C.UNSH_STEP_UNSHARE:         "unshare of the other namespaces",
 	C.UNSH_STEP_CLONE:           "clone(CLONE_PARENT)",
 	C.UNSH_STEP_EXEC:            "exec",
+	C.UNSH_STEP_TIME_OFFSETS:    "writing /proc/self/timens_offsets",
+	C.UNSH_STEP_PROPAGATION:     "setting the propagation of /",
+	C.UNSH_STEP_HOSTNAME:        "sethostname",
+	C.UNSH_STEP_FOREGROUND:      "taking the terminal's foreground",
+	C.UNSH_STEP_MOUNT_PROC:      "mounting proc",
+	C.UNSH_STEP_CHROOT:          "chroot",
+	C.UNSH_STEP_CHDIR:           "chdir",
+	C.UNSH_STEP_SETGROUPS:       "setgroups",
+	C.UNSH_STEP_CAPABILITIES:    "keeping capabilities",
+	C.UNSH_STEP_OPEN_SELF:       "opening /proc/self/exe",
 }
+
+// InitEnv marks a re-executed unsh as the init of --init.
+const InitEnv = C.UNSH_INIT_ENV
 
 const (
 	stepExec           = C.UNSH_STEP_EXEC
