@@ -137,19 +137,24 @@ static void take_ids(const struct stage *s, uint32_t uid, uint32_t gid)
 		fail(s, UNSH_STEP_SETRESUID, errno, 0);
 }
 
+static void set_dumpable(const struct stage *s, int dumpable);
+
 /* write_time_offsets sets the clocks of the new time namespace; the kernel
- * takes them only before the first process enters it, so before the fork. */
+ * takes them only before the first process enters it, so before the fork.
+ * /proc/self of a non-dumpable process is root's: be dumpable meanwhile. */
 static void write_time_offsets(const struct stage *s, const struct unsh_bootstrap *b)
 {
 	char text[128];
 	int len = snprintf(text, sizeof text, "monotonic %lld 0\nboottime %lld 0\n",
 			   (long long)(int64_t)b->monotonic, (long long)(int64_t)b->boottime);
+	set_dumpable(s, 1);
 	int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		fail(s, UNSH_STEP_TIME_OFFSETS, errno, 0);
 	if (write(fd, text, (size_t)len) != len)
 		fail(s, UNSH_STEP_TIME_OFFSETS, errno, 0);
 	close(fd);
+	set_dumpable(s, 0);
 }
 
 /* unshare_others creates the namespaces besides the user namespace, now
