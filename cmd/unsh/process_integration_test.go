@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -276,33 +275,47 @@ func smallRoot(t *testing.T) string {
 	return root
 }
 
-var clockOnce struct {
-	sync.Once
-	path string
-	err  error
+var cPrograms struct {
+	sync.Mutex
+	built map[string]string
 }
 
-// clockProgram builds a tiny C program that prints CLOCK_MONOTONIC in
-// seconds, next to the built unsh.
-func clockProgram(t *testing.T) string {
+// cProgram builds a small C program next to the built unsh, where the test
+// user can run it, once per test binary.
+func cProgram(t *testing.T, name, code string) string {
 	t.Helper()
-	clockOnce.Do(func() {
-		dir := filepath.Dir(unshBin)
-		src := filepath.Join(dir, "clock.c")
-		clockOnce.path = filepath.Join(dir, "clock")
-		code := "#include <stdio.h>\n#include <time.h>\nint main(void){struct timespec ts; clock_gettime(CLOCK_MONOTONIC, &ts); printf(\"%lld.%09ld\\n\", (long long)ts.tv_sec, ts.tv_nsec); return 0;}\n"
-		if clockOnce.err = os.WriteFile(src, []byte(code), 0o644); clockOnce.err != nil {
-			return
-		}
-		out, err := exec.Command("cc", "-o", clockOnce.path, src).CombinedOutput()
-		if err != nil {
-			clockOnce.err = fmt.Errorf("cc: %v\n%s", err, out)
-		}
-	})
-	if clockOnce.err != nil {
-		t.Fatal(clockOnce.err)
+	cPrograms.Lock()
+	defer cPrograms.Unlock()
+	if path, ok := cPrograms.built[name]; ok {
+		return path
 	}
-	return clockOnce.path
+	dir := filepath.Dir(unshBin)
+	src, path := filepath.Join(dir, name+".c"), filepath.Join(dir, name)
+	if err := os.WriteFile(src, []byte(code), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("cc", "-o", path, src).CombinedOutput(); err != nil {
+		t.Fatalf("cc %s: %v\n%s", name, err, out)
+	}
+	if cPrograms.built == nil {
+		cPrograms.built = map[string]string{}
+	}
+	cPrograms.built[name] = path
+	return path
+}
+
+// clockProgram prints CLOCK_MONOTONIC in seconds.
+func clockProgram(t *testing.T) string {
+	return cProgram(t, "clock", `#include <stdio.h>
+#include <time.h>
+int main(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	printf("%lld.%09ld\n", (long long)ts.tv_sec, ts.tv_nsec);
+	return 0;
+}
+`)
 }
 
 func monotonicNow() float64 {
