@@ -121,6 +121,7 @@ type sandbox struct {
 	asRoot         bool     // run unsh as root instead of the test user
 	env            []string // extra environment
 	peakFile       string   // when set, the peak resident set of the run is written here
+	sharedRoot     bool     // make / shared inside the sandbox, to see propagation
 	dir            string   // working directory; "/" by default
 }
 
@@ -187,6 +188,9 @@ func (sb sandbox) command(t testing.TB, ctx context.Context, argv ...string) *ex
 	needIntegration(t)
 	upper, work := sb.upperDir(t)
 	script := fmt.Sprintf("mount -t overlay unsh-test -o lowerdir=/etc,upperdir=%s,workdir=%s /etc || exit 99\n", upper, work)
+	if sb.sharedRoot {
+		script += "mount --make-rshared / || exit 99\n"
+	}
 	if sb.peakFile != "" {
 		meter, err := os.Executable()
 		if err != nil {

@@ -147,3 +147,50 @@ func TestPlanNested(t *testing.T) {
 		t.Errorf("uid map %q, want %q", got, want)
 	}
 }
+
+// TestPlanImplications: options that imply others, as in util-linux unshare.
+func TestPlanImplications(t *testing.T) {
+	tests := []struct {
+		args       string
+		namespaces string
+		fork       bool
+	}{
+		{"-r", "user", false},
+		{"-r -U", "user", false},
+		{"-r -p", "user pid", true},
+		{"-r --init", "user pid", true},
+		{"-r --mount-proc", "user mount", false},
+		{"-r --hostname=box", "user uts", false},
+		{"-r --monotonic=5", "user time", true},
+		{"-r -m -u -i -n -C -T -p", "user mount uts ipc net pid cgroup time", true},
+		{"-r -f", "user", true},
+	}
+	for _, tc := range tests {
+		o, err := parseOptions(strings.Fields(tc.args))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := newPlan(o, testHost(t, "", ""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(p.Namespaces, " "); got != tc.namespaces || p.Process.Fork != tc.fork {
+			t.Errorf("%s: namespaces %q fork %v, want %q %v", tc.args, got, p.Process.Fork, tc.namespaces, tc.fork)
+		}
+	}
+}
+
+func TestPlanProcess(t *testing.T) {
+	o, err := parseOptions(strings.Fields("--map-auto --mount-proc=/p -R /srv -w /w -S 5 -G 6 --kill-child=term --boottime=-3 --keep-caps --hostname=h"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := newPlan(o, testHost(t, "alice:100000:65536\n", "alice:100000:65536\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "fork, propagation private, hostname h, root /srv, proc at /p, setgid 6, setuid 5, keep capabilities, boottime -3s, SIGTERM when unsh dies"
+	if got := describeProcess(p.Process); got != want || p.Dir != "/w" {
+		t.Errorf("process %q, dir %q\nwant %q, /w", got, p.Dir, want)
+	}
+}

@@ -212,6 +212,44 @@ func TestProcessOptions(t *testing.T) {
 	}
 }
 
+// TestPropagation: with / shared in the caller's namespace, -m makes it
+// private by default; shared keeps a peer; slave and unchanged give a slave
+// (the kernel demotes shared mounts copied into a less privileged namespace).
+func TestPropagation(t *testing.T) {
+	needIntegration(t)
+	sb := sandbox{subuid: subids, subgid: subids, sharedRoot: true}
+	show := `grep " / / " /proc/self/mountinfo | grep -o "shared:[0-9]*\|master:[0-9]*" | cut -d: -f1 | tr "\n" " "`
+	for _, tc := range []struct{ args, want string }{
+		{"-m", ""}, {"-m --propagation=private", ""}, {"-m --propagation=shared", "shared master"},
+		{"-m --propagation=slave", "master"}, {"-m --propagation=unchanged", "master"},
+	} {
+		r := sb.run(t, append(strings.Fields("-r "+tc.args), "--", "sh", "-c", show)...)
+		if r.code != 0 || strings.TrimSpace(r.stdout) != tc.want {
+			t.Errorf("%s: got:\n%s\nwant tags %q", tc.args, r, tc.want)
+		}
+	}
+}
+
+// TestKeepCaps: --keep-caps raises the capabilities of the user namespace
+// as ambient ones, so that they survive exec as a non-root uid.
+func TestKeepCaps(t *testing.T) {
+	needIntegration(t)
+	sb := sandbox{subuid: subids, subgid: subids}
+	for _, tc := range []struct {
+		args    []string
+		ambient bool
+	}{
+		{[]string{"-c"}, false}, {[]string{"-c", "--keep-caps"}, true},
+		{[]string{"--map-auto", "-S", "1000", "-G", "1000", "--keep-caps"}, true},
+	} {
+		r := sb.run(t, append(tc.args, "--", "grep", "CapAmb", "/proc/self/status")...)
+		f := strings.Fields(r.stdout)
+		if r.code != 0 || len(f) != 2 || (f[1] != "0000000000000000") == !tc.ambient {
+			t.Errorf("%q: got:\n%s\nwant ambient capabilities: %v", tc.args, r, tc.ambient)
+		}
+	}
+}
+
 func TestProcessRefusals(t *testing.T) {
 	needIntegration(t)
 	tests := []struct {
