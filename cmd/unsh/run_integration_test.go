@@ -168,6 +168,7 @@ func TestRunHelperFails(t *testing.T) {
 	needIntegration(t)
 	dir, _ := recordingHelpers(t, `echo "newuidmap: uid range [1-65537) -> [100000-165536) not allowed" >&2; exit 1`)
 	sb := sandbox{subuid: subids, subgid: subids, env: []string{"PATH=" + dir + ":" + testPath}}
+	before := processesOf(testUID)
 	r := sb.run(t, "--map-auto", "--", "sh", "-c", "echo should not run")
 	if r.code != 125 || r.stdout != "" ||
 		!strings.HasPrefix(r.stderr, "unsh: "+dir+"/newuidmap ") ||
@@ -175,8 +176,10 @@ func TestRunHelperFails(t *testing.T) {
 		!strings.Contains(r.stderr, "\nhint: ") {
 		t.Errorf("got:\n%s", r)
 	}
-	if left := processesOf(testUID); len(left) > 0 {
-		t.Errorf("processes of the test user left behind: %v", left)
+	for pid, stat := range processesOf(testUID) {
+		if _, old := before[pid]; !old {
+			t.Errorf("a process of the test user was left behind: %s", stat)
+		}
 	}
 }
 
@@ -199,9 +202,10 @@ func TestRunHelperNotPrivileged(t *testing.T) {
 	}
 }
 
-// processesOf lists the pids whose real uid is uid.
-func processesOf(uid int) []string {
-	var pids []string
+// processesOf gives the /proc/PID/stat of every live process (zombies are
+// not, and this machine's init may be slow to reap them) whose real uid is uid.
+func processesOf(uid int) map[string]string {
+	pids := map[string]string{}
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
 		status, err := os.ReadFile("/proc/" + e.Name() + "/status")
@@ -210,7 +214,10 @@ func processesOf(uid int) []string {
 		}
 		for _, line := range strings.Split(string(status), "\n") {
 			if f := strings.Fields(line); len(f) > 1 && f[0] == "Uid:" && f[1] == fmt.Sprint(uid) {
-				pids = append(pids, e.Name())
+				stat, _ := os.ReadFile("/proc/" + e.Name() + "/stat")
+				if !strings.Contains(string(stat), ") Z ") {
+					pids[e.Name()] = strings.TrimSpace(string(stat))
+				}
 			}
 		}
 	}
@@ -284,12 +291,14 @@ func TestRunInheritance(t *testing.T) {
 	sb := sandbox{subuid: subids, subgid: subids, env: []string{"SOME_VAR=some value"}}
 	probe := "ls /proc/self/fd; env | sort"
 	direct := sb.runWithFiles(t, []string{"/bin/sh", "-c", probe})
-	viaUnsh := sb.runWithFiles(t, []string{unshBin, "--map-auto", "--", "/bin/sh", "-c", probe})
-	if direct != viaUnsh {
-		t.Errorf("without unsh:\n%s\nwith unsh:\n%s", direct, viaUnsh)
-	}
-	if strings.Contains(viaUnsh, "_UNSH") || !strings.Contains(viaUnsh, "SOME_VAR=some value") {
-		t.Errorf("environment:\n%s", viaUnsh)
+	for _, args := range [][]string{{"--map-auto"}, {"--map-auto", "-p"}, {"--map-auto", "--init"}} {
+		viaUnsh := sb.runWithFiles(t, append(append([]string{unshBin}, args...), "--", "/bin/sh", "-c", probe))
+		if direct != viaUnsh {
+			t.Errorf("%q: without unsh:\n%s\nwith unsh:\n%s", args, direct, viaUnsh)
+		}
+		if strings.Contains(viaUnsh, "_UNSH") || !strings.Contains(viaUnsh, "SOME_VAR=some value") {
+			t.Errorf("%q: environment:\n%s", args, viaUnsh)
+		}
 	}
 }
 
