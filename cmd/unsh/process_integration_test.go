@@ -1,15 +1,12 @@
 package main
 
 import (
-	"bufio"
-	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -96,60 +93,17 @@ func TestInit(t *testing.T) {
 func TestInitPassesSignals(t *testing.T) {
 	needIntegration(t)
 	for _, args := range [][]string{{"--init"}, {"-p", "--mount-proc"}} {
-		out, code := signalled(t, append(args, "--", "sh", "-c", `trap 'echo got TERM; exit 7' TERM; echo ready; while :; do sleep 0.05; done`))
+		out, code := signalled(t, append(args, "--", "sh", "-c", trapTerm))
 		if code != 7 || out != "got TERM" {
 			t.Errorf("%v: exit %d, output %q; want exit 7 and \"got TERM\"", args, code, out)
 		}
 	}
 }
 
-// signalled starts unsh with args, waits for "ready", sends it SIGTERM and
-// returns what the command printed after that and unsh's exit code.
-func signalled(t *testing.T, args []string) (string, int) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cmd := sandbox{subuid: subids, subgid: subids}.command(t, ctx, append([]string{unshBin}, args...)...)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lines := bufio.NewScanner(stdout)
-	if !lines.Scan() || lines.Text() != "ready" {
-		t.Fatalf("no ready line: %q", lines.Text())
-	}
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	var rest []string
-	for lines.Scan() {
-		rest = append(rest, lines.Text())
-	}
-	_ = cmd.Wait()
-	return strings.Join(rest, "\n"), cmd.ProcessState.ExitCode()
-}
-
 // TestKillChild: with --kill-child, kill -9 on unsh ends the command.
 func TestKillChild(t *testing.T) {
 	needIntegration(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cmd := sandbox{subuid: subids, subgid: subids}.command(t, ctx, unshBin, "-r", "--kill-child", "--", "sh", "-c", "echo $$; exec sleep 100")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lines := bufio.NewScanner(stdout)
-	if !lines.Scan() {
-		t.Fatal("no pid")
-	}
-	pid := lines.Text()
+	cmd, _, pid := startReading(t, []string{"-r", "--kill-child", "--", "sh", "-c", "echo $$; exec sleep 100"})
 	if err := cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}

@@ -255,10 +255,22 @@ func TestRunExitStatus(t *testing.T) {
 // TestRunForwardsSignals: kill -TERM sent to unsh reaches the command.
 func TestRunForwardsSignals(t *testing.T) {
 	needIntegration(t)
+	out, code := signalled(t, []string{"--map-auto", "--", "sh", "-c", trapTerm})
+	if code != 7 || out != "got TERM" {
+		t.Errorf("exit %d, output after ready %q; want exit 7 and \"got TERM\"", code, out)
+	}
+}
+
+// trapTerm says "ready", then on SIGTERM "got TERM" and exits 7.
+const trapTerm = `trap 'echo got TERM; exit 7' TERM; echo ready; while :; do sleep 0.05; done`
+
+// startReading starts unsh with args in the sandbox and returns it with its
+// stdout, once the first line has come.
+func startReading(t *testing.T, args []string) (*exec.Cmd, *bufio.Scanner, string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	script := `trap 'echo got TERM; exit 7' TERM; echo ready; while :; do sleep 0.05; done`
-	cmd := sandbox{subuid: subids, subgid: subids}.command(t, ctx, unshBin, "--map-auto", "--", "sh", "-c", script)
+	t.Cleanup(cancel)
+	cmd := sandbox{subuid: subids, subgid: subids}.command(t, ctx, append([]string{unshBin}, args...)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -267,10 +279,21 @@ func TestRunForwardsSignals(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := bufio.NewScanner(stdout)
-	if !lines.Scan() || lines.Text() != "ready" {
-		t.Fatalf("no ready line: %q", lines.Text())
+	if !lines.Scan() {
+		t.Fatalf("unsh %q printed nothing", args)
 	}
-	// The process started is unsh itself: every step of the sandbox execs the next.
+	return cmd, lines, lines.Text()
+}
+
+// signalled starts unsh with args, waits for "ready", sends unsh SIGTERM
+// and returns what the command printed after that and unsh's exit code.
+// The process started is unsh itself: every step of the sandbox execs the next.
+func signalled(t *testing.T, args []string) (string, int) {
+	t.Helper()
+	cmd, lines, first := startReading(t, args)
+	if first != "ready" {
+		t.Fatalf("no ready line: %q", first)
+	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -278,10 +301,8 @@ func TestRunForwardsSignals(t *testing.T) {
 	for lines.Scan() {
 		rest = append(rest, lines.Text())
 	}
-	err = cmd.Wait()
-	if code := cmd.ProcessState.ExitCode(); code != 7 || strings.Join(rest, "\n") != "got TERM" {
-		t.Errorf("exit %d (%v), output after ready %q; want exit 7 and \"got TERM\"", code, err, rest)
-	}
+	_ = cmd.Wait()
+	return strings.Join(rest, "\n"), cmd.ProcessState.ExitCode()
 }
 
 // TestRunInheritance: the command gets exactly the descriptors and the
