@@ -345,3 +345,37 @@ func (sb sandbox) runWithFiles(t *testing.T, argv []string) string {
 	}
 	return string(out)
 }
+
+// TestRefusesSetuid: installed setuid root by mistake, unsh refuses to run.
+func TestRefusesSetuid(t *testing.T) {
+	needIntegration(t)
+	dir, err := os.MkdirTemp("", "unsh-setuid-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(unshBin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "unsh")
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(bin, os.ModeSetuid|0o755); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := sandbox{subuid: subids, subgid: subids}.command(t, ctx, bin, "-r", "--", "echo", "ran")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, _ := cmd.Output()
+	want := fmt.Sprintf("unsh: real and effective ids differ (uid %d/0, gid %d/%d): unsh must not be setuid or setgid\nhint: chmod u-s,g-s %s\n", testUID, testGID, testGID, bin)
+	if cmd.ProcessState.ExitCode() != 125 || len(out) != 0 || stderr.String() != want {
+		t.Errorf("exit %d, stdout %q, stderr:\n%s\nwant exit 125 and:\n%s", cmd.ProcessState.ExitCode(), out, stderr.String(), want)
+	}
+}
