@@ -111,6 +111,21 @@ func needIntegration(t testing.TB) {
 	t.Skipf("integration test not run: %s", integrationReason)
 }
 
+// sharedDir makes a temporary directory that the test user can reach (a
+// t.TempDir is root's alone), removed when the test ends.
+func sharedDir(t testing.TB, prefix string, mode os.FileMode) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, mode); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
 // missing marks a fake /etc file that must not exist at all.
 const missing = "\x00missing"
 
@@ -122,7 +137,6 @@ type sandbox struct {
 	env            []string // extra environment
 	peakFile       string   // when set, the peak resident set of the run is written here
 	sharedRoot     bool     // make / shared inside the sandbox, to see propagation
-	dir            string   // working directory; "/" by default
 }
 
 type result struct {
@@ -139,11 +153,7 @@ func (r result) String() string {
 func (sb sandbox) upperDir(t testing.TB) (upper, work string) {
 	t.Helper()
 	// Not t.TempDir: a comma from the test's name would end the overlay's lowerdir option.
-	root, err := os.MkdirTemp("", "unsh-etc-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(root) })
+	root := sharedDir(t, "unsh-etc-", 0o755)
 	upper, work = filepath.Join(root, "upper"), filepath.Join(root, "work")
 	for _, d := range []string{upper, work} {
 		if err := os.Mkdir(d, 0o755); err != nil {
@@ -207,10 +217,7 @@ func (sb sandbox) command(t testing.TB, ctx context.Context, argv ...string) *ex
 	chain := append([]string{"--mount", "--propagation", "private", "--", "/bin/sh", "-c", script, "sh"}, argv...)
 	cmd := exec.CommandContext(ctx, "unshare", chain...)
 	cmd.Env = append([]string{"PATH=" + testPath, "HOME=/", "SHELL=/bin/sh", "LC_ALL=C"}, sb.env...)
-	cmd.Dir = sb.dir
-	if cmd.Dir == "" {
-		cmd.Dir = "/"
-	}
+	cmd.Dir = "/"
 	return cmd
 }
 

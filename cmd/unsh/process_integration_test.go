@@ -229,14 +229,7 @@ func TestProcessRefusals(t *testing.T) {
 // user can read.
 func smallRoot(t *testing.T) string {
 	t.Helper()
-	root, err := os.MkdirTemp("", "unsh-root-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(root) })
-	if err := os.Chmod(root, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	root := sharedDir(t, "unsh-root-", 0o755)
 	out, err := exec.Command("ldd", "/bin/sh").Output()
 	if err != nil {
 		t.Fatal(err)

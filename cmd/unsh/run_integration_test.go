@@ -99,14 +99,7 @@ func TestRunAsRootWritesMapsItself(t *testing.T) {
 // setuid root, which the kernel ignores for scripts but unsh checks for.
 func recordingHelpers(t *testing.T, body string) (dir, log string) {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "unsh-helpers-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o777); err != nil {
-		t.Fatal(err)
-	}
+	dir = sharedDir(t, "unsh-helpers-", 0o777)
 	log = filepath.Join(dir, "log")
 	if err := os.WriteFile(log, nil, 0o666); err != nil {
 		t.Fatal(err)
@@ -349,14 +342,7 @@ func (sb sandbox) runWithFiles(t *testing.T, argv []string) string {
 // TestRefusesSetuid: installed setuid root by mistake, unsh refuses to run.
 func TestRefusesSetuid(t *testing.T) {
 	needIntegration(t)
-	dir, err := os.MkdirTemp("", "unsh-setuid-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	dir := sharedDir(t, "unsh-setuid-", 0o755)
 	data, err := os.ReadFile(unshBin)
 	if err != nil {
 		t.Fatal(err)
