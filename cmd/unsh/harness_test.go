@@ -246,9 +246,15 @@ func measurePeak(file string, argv []string) int {
 // run runs unsh in the sandbox and waits for it, for at most 60 seconds.
 func (sb sandbox) run(t *testing.T, args ...string) result {
 	t.Helper()
+	return sb.runArgv(t, append([]string{unshBin}, args...)...)
+}
+
+// runArgv runs argv in the sandbox as run runs unsh.
+func (sb sandbox) runArgv(t *testing.T, argv ...string) result {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := sb.command(t, ctx, append([]string{unshBin}, args...)...)
+	cmd := sb.command(t, ctx, argv...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -263,10 +269,10 @@ func (sb sandbox) run(t *testing.T, args ...string) result {
 			r.signal = ws.Signal()
 		}
 	default:
-		t.Fatalf("running unsh %q: %v", args, err)
+		t.Fatalf("running %q: %v", argv, err)
 	}
 	if ctx.Err() != nil {
-		t.Fatalf("unsh %q did not finish within 60s:\n%s", args, r)
+		t.Fatalf("%q did not finish within 60s:\n%s", argv, r)
 	}
 	if r.code == 99 {
 		t.Fatalf("the sandbox could not mount its fake /etc:\n%s", r)

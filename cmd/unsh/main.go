@@ -11,9 +11,6 @@ import (
 	"io"
 	"os"
 	"runtime"
-
-	"github.com/unsh/unsh/pkg/nsexec"
-	"github.com/unsh/unsh/pkg/pid1"
 )
 
 // version is set by the Makefile from git.
@@ -43,11 +40,6 @@ func withHint(err error, format string, args ...any) error {
 }
 
 func main() {
-	// The stage re-executes unsh as the init of --init, marked so.
-	if os.Getenv(nsexec.InitEnv) != "" && len(os.Args) > 1 {
-		os.Unsetenv(nsexec.InitEnv)
-		os.Exit(pid1.Run(os.Args[1:], os.Stderr))
-	}
 	// unsh computes a plan and then waits: one P spares the scheduler's
 	// spinning threads, a third of a short run's CPU time.
 	runtime.GOMAXPROCS(1)

@@ -215,7 +215,9 @@ func TestProcessRefusals(t *testing.T) {
 		{[]string{"--propagation=shared", "true"}, "unsh: --propagation=shared needs a mount namespace\nhint: add -m (--mount)\n"},
 		{[]string{"-r", "--setuid=1000", "true"}, "unsh: invalid uid '1000' for --setuid: uid 1000 is not mapped inside\nhint: 'unsh --dry-run' shows the map; --map-auto maps your subordinate ids\n"},
 		{[]string{"--monotonic=1.5", "true"}, "unsh: invalid offset '1.5' for --monotonic: want whole seconds\n"},
-		{[]string{"-r", "-R", "/nonexistent", "true"}, "unsh: stage 1: chroot: no such file or directory\n"},
+		{[]string{"-r", "-R", "/nonexistent", "true"}, "unsh: stage 1: chroot /nonexistent: no such file or directory\n"},
+		{[]string{"-r", "-w", "/nonexistent", "true"}, "unsh: stage 1: chdir /nonexistent: no such file or directory\n"},
+		{[]string{"-r", "--mount-proc", "true"}, "unsh: stage 1: mounting proc /proc: operation not permitted\nhint: a proc can be mounted only for a pid namespace of the new user namespace: add -p (--pid)\n"},
 	}
 	for _, tc := range tests {
 		r := sandbox{subuid: subids, subgid: subids}.run(t, tc.args...)

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // fields normalises /proc/PID/uid_map text: one "inner outer count" per line.
@@ -339,9 +341,30 @@ func (sb sandbox) runWithFiles(t *testing.T, argv []string) string {
 	return string(out)
 }
 
-// TestRefusesSetuid: installed setuid root by mistake, unsh refuses to run.
-func TestRefusesSetuid(t *testing.T) {
+// TestIgnoredSignalsInherited: what was ignored when unsh started stays
+// ignored for the command (nohup), with and without a pid namespace and init.
+func TestIgnoredSignalsInherited(t *testing.T) {
 	needIntegration(t)
+	sb := sandbox{subuid: subids, subgid: subids}
+	run := func(argv ...string) string {
+		script := `trap "" HUP INT TERM USR1 PIPE; exec "$@"`
+		r := sb.runArgv(t, append([]string{"/bin/sh", "-c", script, "sh"}, argv...)...)
+		if r.code != 0 {
+			t.Fatalf("%q: got:\n%s", argv, r)
+		}
+		return r.stdout
+	}
+	want := run("grep", "SigIgn", "/proc/self/status")
+	for _, args := range [][]string{{"-r"}, {"-r", "-p"}, {"-r", "--init"}} {
+		if got := run(append(append([]string{unshBin}, args...), "--", "grep", "SigIgn", "/proc/self/status")...); got != want {
+			t.Errorf("%q: the command ignores %q, want %q", args, got, want)
+		}
+	}
+}
+
+// setuidCopy installs a copy of unsh setuid root, as by mistake.
+func setuidCopy(t *testing.T) string {
+	t.Helper()
 	dir := sharedDir(t, "unsh-setuid-", 0o755)
 	data, err := os.ReadFile(unshBin)
 	if err != nil {
@@ -354,6 +377,13 @@ func TestRefusesSetuid(t *testing.T) {
 	if err := os.Chmod(bin, os.ModeSetuid|0o755); err != nil {
 		t.Fatal(err)
 	}
+	return bin
+}
+
+// TestRefusesSetuid: installed setuid root by mistake, unsh refuses to run.
+func TestRefusesSetuid(t *testing.T) {
+	needIntegration(t)
+	bin := setuidCopy(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cmd := sandbox{subuid: subids, subgid: subids}.command(t, ctx, bin, "-r", "--", "echo", "ran")
@@ -363,5 +393,31 @@ func TestRefusesSetuid(t *testing.T) {
 	want := fmt.Sprintf("unsh: real and effective ids differ (uid %d/0, gid %d/%d): unsh must not be setuid or setgid\nhint: chmod u-s,g-s %s\n", testUID, testGID, testGID, bin)
 	if cmd.ProcessState.ExitCode() != 125 || len(out) != 0 || stderr.String() != want {
 		t.Errorf("exit %d, stdout %q, stderr:\n%s\nwant exit 125 and:\n%s", cmd.ProcessState.ExitCode(), out, stderr.String(), want)
+	}
+}
+
+// TestStageRefusesSetuid: nor can a caller drive the stage of a setuid unsh
+// (which would run a command with root's credentials) through the private
+// variable and a socket of its own.
+func TestStageRefusesSetuid(t *testing.T) {
+	needIntegration(t)
+	bin := setuidCopy(t)
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours, theirs := os.NewFile(uintptr(fds[0]), "ours"), os.NewFile(uintptr(fds[1]), "theirs")
+	defer ours.Close()
+	defer theirs.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := sandbox{subuid: subids, subgid: subids, env: []string{"_UNSH_STAGE=3"}}.command(t, ctx, bin)
+	cmd.ExtraFiles = []*os.File{theirs}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	_ = cmd.Run()
+	want := "unsh: refusing to run as a stage with real and effective ids that differ\n"
+	if cmd.ProcessState.ExitCode() != 125 || stderr.String() != want {
+		t.Errorf("exit %d, stderr %q; want exit 125 and %q", cmd.ProcessState.ExitCode(), stderr.String(), want)
 	}
 }

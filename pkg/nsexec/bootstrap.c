@@ -3,10 +3,11 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 
 #include "stage.h"
 
-enum kind { U32, BOOL, SIGNAL, U64, STRING };
+enum kind { U32, BOOL, SIGNAL, PROPAGATION, U64, STRING };
 
 /* What each field holds, where it goes, and whether it must be there. */
 static const struct field_spec {
@@ -20,7 +21,7 @@ static const struct field_spec {
 	F(UNSH_FIELD_UID, U32, uid, 1),
 	F(UNSH_FIELD_GID, U32, gid, 1),
 	F(UNSH_FIELD_PPID, U32, ppid, 1),
-	F(UNSH_FIELD_PROPAGATION, U32, propagation, 0),
+	F(UNSH_FIELD_PROPAGATION, PROPAGATION, propagation, 0),
 	F(UNSH_FIELD_HOSTNAME, STRING, hostname, 0),
 	F(UNSH_FIELD_ROOT, STRING, root, 0),
 	F(UNSH_FIELD_WD, STRING, wd, 0),
@@ -32,7 +33,6 @@ static const struct field_spec {
 	F(UNSH_FIELD_KILL_SIGNAL, SIGNAL, kill_signal, 0),
 	F(UNSH_FIELD_MONOTONIC, U64, monotonic, 0),
 	F(UNSH_FIELD_BOOTTIME, U64, boottime, 0),
-	F(UNSH_FIELD_FOREGROUND, BOOL, foreground, 0),
 	F(UNSH_FIELD_INIT, BOOL, init, 0),
 #undef F
 };
@@ -83,7 +83,8 @@ static int store(const struct field_spec *spec, const uint8_t *value, uint32_t l
 	if (len != sizeof(uint32_t))
 		return UNSH_PARSE_BAD_INTEGER;
 	uint32_t v = read_u32(value);
-	if ((spec->kind == BOOL && v > 1) || (spec->kind == SIGNAL && v > 64))
+	if ((spec->kind == BOOL && v > 1) || (spec->kind == SIGNAL && v > 64) ||
+	    (spec->kind == PROPAGATION && v != 0 && v != MS_PRIVATE && v != MS_SHARED && v != MS_SLAVE))
 		return UNSH_PARSE_BAD_INTEGER;
 	memcpy(slot, &v, sizeof v);
 	return UNSH_PARSE_OK;
@@ -113,8 +114,8 @@ static int walk_fields(const uint8_t *buf, size_t len, struct unsh_bootstrap *ou
 			int err = check_string(value, flen);
 			if (err)
 				return err;
-			if (argc == UNSH_MAX_ARGS)
-				return UNSH_PARSE_TOO_MANY_ARGS;
+			/* argc needs no bound of its own: each argument takes 9 bytes or more
+			 * of a payload of at most UNSH_MAX_PAYLOAD. */
 			if (argv)
 				argv[argc] = (char *)value;
 			argc++;

@@ -43,10 +43,8 @@ type Config struct {
 	KillSignal     syscall.Signal // the command's parent-death signal; 0 for none
 	// Monotonic and Boottime are the offsets of a new time namespace, in seconds.
 	Monotonic, Boottime int64
-	// Foreground gives the command a process group of its own in the
-	// foreground of the controlling terminal.
-	Foreground bool
-	// Init runs unsh's init as PID 1 (see RunInit), which runs the command.
+	// Init keeps the last stage as PID 1, an init that runs the command as
+	// its child (needs a new pid namespace).
 	Init bool
 }
 
@@ -61,24 +59,16 @@ type Process struct {
 	Pid int
 }
 
-// Wait waits for the command to end, or with stopped also to stop.
-func (p *Process) Wait(stopped bool) (syscall.WaitStatus, error) {
-	options := 0
-	if stopped {
-		options = syscall.WUNTRACED
-	}
-	return wait4(p.Pid, options)
-}
+// Wait waits for the command to end.
+func (p *Process) Wait() (syscall.WaitStatus, error) { return waitPid(p.Pid) }
 
 // Signal sends sig to the command.
 func (p *Process) Signal(sig syscall.Signal) error { return unix.Kill(p.Pid, sig) }
 
-func waitPid(pid int) (syscall.WaitStatus, error) { return wait4(pid, 0) }
-
-func wait4(pid, options int) (syscall.WaitStatus, error) {
+func waitPid(pid int) (syscall.WaitStatus, error) {
 	var ws syscall.WaitStatus
 	for {
-		_, err := syscall.Wait4(pid, &ws, options, nil)
+		_, err := syscall.Wait4(pid, &ws, 0, nil)
 		if err != syscall.EINTR {
 			return ws, err
 		}
@@ -88,8 +78,9 @@ func wait4(pid, options int) (syscall.WaitStatus, error) {
 // StageError is a failed step of a stage, as stage.c reported it.
 type StageError struct {
 	Stage  int
-	Step   string
+	Step   string // the step and what it worked on: "chroot /srv"
 	Errno  syscall.Errno
+	step   int32
 	detail error
 }
 
@@ -104,7 +95,10 @@ func (e *StageError) Error() string {
 func (e *StageError) Unwrap() error { return e.Errno }
 
 // UserNamespaceRefused says whether the kernel refused the new user namespace.
-func (e *StageError) UserNamespaceRefused() bool { return e.Step == stepNames[stepUnshareUser] }
+func (e *StageError) UserNamespaceRefused() bool { return e.step == stepUnshareUser }
+
+// MountProcRefused says whether mounting proc (--mount-proc) was refused.
+func (e *StageError) MountProcRefused() bool { return e.step == stepMountProc && e.Errno == unix.EPERM }
 
 // ExecError is a command that could not be executed.
 type ExecError struct {
@@ -212,7 +206,8 @@ func (st *starter) run(cfg Config, mapIDs MapFunc, stage1 int) (*Process, error)
 		}
 		switch m.Type {
 		case msgMapRequest:
-			if err := mapIDs(int(m.PID)); err != nil {
+			// Stage 1 asks, before any fork: trust the pid we started, not the message.
+			if err := mapIDs(stage1); err != nil {
 				return nil, err
 			}
 			if err := st.write(message{Type: msgMapAck}); err != nil {
@@ -259,9 +254,13 @@ func (st *starter) stageError(cfg Config, m message) error {
 	if m.Step == stepExec {
 		return &ExecError{Name: cfg.Args[0], Errno: syscall.Errno(m.Errno)}
 	}
-	e := &StageError{Stage: int(m.Stage), Step: stepNames[m.Step], Errno: syscall.Errno(m.Errno)}
+	e := &StageError{Stage: int(m.Stage), Step: stepNames[m.Step], Errno: syscall.Errno(m.Errno), step: m.Step}
 	if e.Step == "" {
 		e.Step = fmt.Sprintf("step %d", m.Step)
+	}
+	// Name the input the step worked on.
+	if arg := map[int32]string{stepChroot: cfg.Root, stepChdir: cfg.Dir, stepMountProc: cfg.MountProc, stepHostname: cfg.Hostname}[m.Step]; arg != "" {
+		e.Step += " " + arg
 	}
 	if m.Detail != 0 && m.Step == stepParseBootstrap {
 		e.detail = parseError(m.Detail)

@@ -24,11 +24,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/capability.h>
+#include <sys/auxv.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <termios.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "stage.h"
@@ -137,8 +138,6 @@ static void take_ids(const struct stage *s, uint32_t uid, uint32_t gid)
 		fail(s, UNSH_STEP_SETRESUID, errno, 0);
 }
 
-static void set_dumpable(const struct stage *s, int dumpable);
-
 /* write_time_offsets sets the clocks of the new time namespace; the kernel
  * takes them only before the first process enters it, so before the fork.
  * /proc/self of a non-dumpable process is root's: be dumpable meanwhile. */
@@ -173,26 +172,6 @@ static void unshare_others(const struct stage *s, const struct unsh_bootstrap *b
 		fail(s, UNSH_STEP_PROPAGATION, errno, 0);
 	if (b->hostname && sethostname(b->hostname, strlen(b->hostname)) < 0)
 		fail(s, UNSH_STEP_HOSTNAME, errno, 0);
-}
-
-/* take_foreground makes the command a process group of its own in the
- * terminal's foreground, so that keyboard signals reach it (once) and job
- * control works inside. We are not in the foreground yet: hold SIGTTOU. */
-static void take_foreground(const struct stage *s)
-{
-	sigset_t ttou, old;
-
-	if (setpgid(0, 0) < 0)
-		fail(s, UNSH_STEP_FOREGROUND, errno, 0);
-	int tty = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (tty < 0)
-		fail(s, UNSH_STEP_FOREGROUND, errno, 0);
-	sigemptyset(&ttou);
-	sigaddset(&ttou, SIGTTOU);
-	if (sigprocmask(SIG_BLOCK, &ttou, &old) < 0 || tcsetpgrp(tty, getpgrp()) < 0)
-		fail(s, UNSH_STEP_FOREGROUND, errno, 0);
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	close(tty);
 }
 
 /* mount_proc mounts a proc of our pid namespace, as util-linux does. */
@@ -257,15 +236,85 @@ static pid_t clone_parent(void)
 	return (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
 }
 
-/* init_argv is "unsh-init" followed by the command. */
-static char **init_argv(const struct stage *s, const struct unsh_bootstrap *b)
+/* exec_command runs the command, or reports why it could not. */
+static void __attribute__((noreturn)) exec_command(const struct stage *s, char **argv)
 {
-	char **argv = calloc((size_t)b->argc + 2, sizeof *argv);
-	if (!argv)
-		fail(s, UNSH_STEP_EXEC, ENOMEM, 0);
-	argv[0] = "unsh-init";
-	memcpy(argv + 1, b->argv, (size_t)b->argc * sizeof *argv);
-	return argv;
+	send_msg(s, UNSH_MSG_EXEC, 0, 0, 0);
+	execvp(argv[0], argv);
+	fail(s, UNSH_STEP_EXEC, errno, 0);
+}
+
+/* reap collects every ended child; it returns the command's exit status
+ * once the command has ended (128+N for death by signal N: PID 1 cannot
+ * die of a signal it sends itself), else -1. */
+static int reap(pid_t command)
+{
+	int status, result = -1;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0 || (pid < 0 && errno == EINTR)) {
+		if (pid != command)
+			continue;
+		result = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+	}
+	return result;
+}
+
+/*
+ * run_init is --init: PID 1 of the new pid namespace. It starts the command
+ * and then only waits for signals: it reaps every child the namespace hands
+ * it, and passes on the signals that a process sent (kill(2) from unsh, say),
+ * but not those the terminal or the kernel generated: the command, in the
+ * same process group, got those itself. Only siginfo tells the two apart,
+ * which is why this init is C and not Go.
+ */
+static void __attribute__((noreturn)) run_init(const struct stage *s, char **argv)
+{
+	sigset_t all, old;
+	int ready[2];
+
+	sigfillset(&all);
+	if (sigprocmask(SIG_BLOCK, &all, &old) < 0 || pipe2(ready, O_CLOEXEC) < 0)
+		fail(s, UNSH_STEP_INIT, errno, 0);
+	pid_t command = fork();
+	if (command < 0)
+		fail(s, UNSH_STEP_INIT, errno, 0);
+	if (command == 0) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		execvp(argv[0], argv);
+		int err = errno;
+		if (write(ready[1], &err, sizeof err) < 0)
+			_exit(127);
+		_exit(127);
+	}
+	close(ready[1]);
+	/* EOF on the close-on-exec pipe: the exec happened. */
+	int err;
+	ssize_t n;
+	do {
+		n = read(ready[0], &err, sizeof err);
+	} while (n < 0 && errno == EINTR);
+	if (n == (ssize_t)sizeof err) {
+		waitpid(command, NULL, 0);
+		fail(s, UNSH_STEP_EXEC, err, 0);
+	}
+	close(ready[0]);
+	send_msg(s, UNSH_MSG_EXEC, 0, 0, 0);
+	close(s->sock); /* unsh sees EOF: the command runs */
+
+	for (;;) {
+		siginfo_t info;
+		int sig = sigwaitinfo(&all, &info);
+		if (sig < 0)
+			continue;
+		if (sig == SIGCHLD) {
+			int status = reap(command);
+			if (status >= 0)
+				_exit(status);
+		} else if (info.si_code <= 0) { /* SI_USER, SI_QUEUE, SI_TKILL: a process sent it */
+			kill(command, sig);
+		}
+	}
 }
 
 static void __attribute__((noreturn)) run_stages(struct stage *s)
@@ -283,10 +332,6 @@ static void __attribute__((noreturn)) run_stages(struct stage *s)
 	take_ids(s, b.uid, b.gid);
 	/* Changing credentials clears the parent-death signal: arm it again. */
 	die_with_parent(s, (pid_t)b.ppid);
-	/* unsh's own binary, for --init, found before any chroot. */
-	int self = -1;
-	if (b.init && (self = open("/proc/self/exe", O_PATH | O_CLOEXEC)) < 0)
-		fail(s, UNSH_STEP_OPEN_SELF, errno, 0);
 	unshare_others(s, &b);
 
 	if (b.fork) {
@@ -301,24 +346,15 @@ static void __attribute__((noreturn)) run_stages(struct stage *s)
 		die_with_parent(s, (pid_t)b.ppid);
 	}
 
-	if (b.foreground)
-		take_foreground(s);
 	change_root(s, &b);
 	become_final(s, &b);
 
-	/* The command outlives unsh unless asked otherwise (--kill-child). */
+	/* The command (or its init) outlives unsh unless asked otherwise (--kill-child). */
 	if (prctl(PR_SET_PDEATHSIG, b.kill_signal, 0, 0, 0) < 0)
 		fail(s, UNSH_STEP_PDEATHSIG, errno, 0);
-	send_msg(s, UNSH_MSG_EXEC, 0, 0, 0);
-	if (b.init) {
-		/* unsh's init (Go) runs as PID 1 and starts the command itself. */
-		if (setenv(UNSH_INIT_ENV, "1", 1) < 0)
-			fail(s, UNSH_STEP_EXEC, errno, 0);
-		syscall(SYS_execveat, self, "", init_argv(s, &b), environ, AT_EMPTY_PATH);
-		fail(s, UNSH_STEP_EXEC, errno, 0);
-	}
-	execvp(b.argv[0], b.argv);
-	fail(s, UNSH_STEP_EXEC, errno, 0);
+	if (b.init)
+		run_init(s, b.argv);
+	exec_command(s, b.argv);
 }
 
 /* stage_fd reads the descriptor named by the private variable: decimal, and
@@ -337,11 +373,33 @@ static int stage_fd(const char *text)
 	return (int)fd;
 }
 
+/* The signals ignored when unsh started, before the Go runtime replaced the
+ * dispositions with its own; Go reads it so that the command inherits them
+ * (nohup). */
+uint64_t unsh_ignored_signals;
+
+static void record_ignored_signals(void)
+{
+	for (int sig = 1; sig <= 64; sig++) {
+		struct sigaction sa;
+		if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN)
+			unsh_ignored_signals |= 1ull << (sig - 1);
+	}
+}
+
 __attribute__((constructor)) static void unsh_stage(void)
 {
+	record_ignored_signals();
 	const char *text = getenv(UNSH_STAGE_ENV);
 	if (text == NULL)
 		return; /* an ordinary unsh run, or a test binary: Go starts as usual */
+
+	/* Installed setuid by mistake, unsh must not let a caller drive a stage
+	 * with root's credentials; Go refuses the same for an ordinary run. */
+	if (getauxval(AT_SECURE) || getuid() != geteuid() || getgid() != getegid()) {
+		fprintf(stderr, "unsh: refusing to run as a stage with real and effective ids that differ\n");
+		_exit(125);
+	}
 
 	int fd = stage_fd(text);
 	unsetenv(UNSH_STAGE_ENV);

@@ -13,7 +13,6 @@
 #define UNSH_MAGIC 0x48534e55u /* "UNSH" */
 #define UNSH_VERSION 1u
 #define UNSH_MAX_PAYLOAD (8u << 20)
-#define UNSH_MAX_ARGS 65536u
 #define UNSH_HEADER_SIZE 12u
 #define UNSH_FIELD_HEADER_SIZE 8u
 
@@ -24,7 +23,7 @@ enum unsh_field {
 	UNSH_FIELD_UID = 4,          /* u32, required: uid to take once mapped, or UNSH_KEEP */
 	UNSH_FIELD_GID = 5,          /* u32, required: gid to take once mapped, or UNSH_KEEP */
 	UNSH_FIELD_PPID = 6,         /* u32, required: pid of the Go parent */
-	UNSH_FIELD_PROPAGATION = 7,  /* u32: MS_PRIVATE, MS_SHARED or MS_SLAVE for "/", or 0 */
+	UNSH_FIELD_PROPAGATION = 7,  /* u32: MS_PRIVATE, MS_SHARED or MS_SLAVE for "/", or 0 to leave it */
 	UNSH_FIELD_HOSTNAME = 8,     /* string */
 	UNSH_FIELD_ROOT = 9,         /* string: chroot here */
 	UNSH_FIELD_WD = 10,          /* string: then chdir here */
@@ -36,9 +35,8 @@ enum unsh_field {
 	UNSH_FIELD_KILL_SIGNAL = 16, /* u32: the command's parent-death signal, 0 for none */
 	UNSH_FIELD_MONOTONIC = 17,   /* u64 (two's complement): time namespace offset, seconds */
 	UNSH_FIELD_BOOTTIME = 18,    /* u64 (two's complement) */
-	UNSH_FIELD_FOREGROUND = 19,  /* u32 0/1: take a process group and the terminal's foreground */
-	UNSH_FIELD_INIT = 20,        /* u32 0/1: exec unsh's init as PID 1, which runs the command */
-	UNSH_FIELD_MAX = 20,
+	UNSH_FIELD_INIT = 19,        /* u32 0/1: stay as PID 1 (init) and run the command as a child */
+	UNSH_FIELD_MAX = 19,
 };
 #define UNSH_KEEP 0xffffffffu
 
@@ -55,7 +53,6 @@ enum unsh_parse_error {
 	UNSH_PARSE_BAD_STRING,
 	UNSH_PARSE_DUPLICATE_FIELD,
 	UNSH_PARSE_MISSING_FIELD,
-	UNSH_PARSE_TOO_MANY_ARGS,
 	UNSH_PARSE_NO_MEMORY,
 };
 
@@ -89,17 +86,13 @@ enum unsh_step {
 	UNSH_STEP_TIME_OFFSETS,
 	UNSH_STEP_PROPAGATION,
 	UNSH_STEP_HOSTNAME,
-	UNSH_STEP_FOREGROUND,
 	UNSH_STEP_MOUNT_PROC,
 	UNSH_STEP_CHROOT,
 	UNSH_STEP_CHDIR,
 	UNSH_STEP_SETGROUPS,
 	UNSH_STEP_CAPABILITIES,
-	UNSH_STEP_OPEN_SELF,
+	UNSH_STEP_INIT,
 };
-
-/* The variable that turns a re-executed unsh into the init of --init. */
-#define UNSH_INIT_ENV "_UNSH_INIT"
 
 /* A parsed bootstrap. Strings point into the buffer it was parsed from and
  * are NULL when absent; argv is malloc'd and NULL-terminated. */
@@ -107,7 +100,7 @@ struct unsh_bootstrap {
 	char **argv;
 	uint32_t argc;
 	uint32_t clone_flags, fork, uid, gid, ppid;
-	uint32_t propagation, setuid, setgid, drop_groups, keep_caps, kill_signal, foreground, init;
+	uint32_t propagation, setuid, setgid, drop_groups, keep_caps, kill_signal, init;
 	uint64_t monotonic, boottime;
 	const char *hostname, *root, *wd, *mount_proc;
 };

@@ -50,7 +50,7 @@ func runStart(t *testing.T, cfg Config) (string, syscall.WaitStatus) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ws, err := proc.Wait(false)
+	ws, err := proc.Wait()
 	w.Close()
 	if err != nil {
 		t.Fatal(err)

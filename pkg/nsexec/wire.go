@@ -2,11 +2,13 @@ package nsexec
 
 // #include <stdlib.h>
 // #include "stage.h"
+// extern uint64_t unsh_ignored_signals;
 import "C"
 
 import (
 	"encoding/binary"
 	"fmt"
+	"syscall"
 	"unsafe"
 )
 
@@ -58,7 +60,7 @@ func encodeBootstrap(cfg Config, ppid int) []byte {
 	for _, f := range []struct {
 		kind C.int
 		on   bool
-	}{{C.UNSH_FIELD_DROP_GROUPS, cfg.DropGroups}, {C.UNSH_FIELD_KEEP_CAPS, cfg.KeepCaps}, {C.UNSH_FIELD_FOREGROUND, cfg.Foreground}, {C.UNSH_FIELD_INIT, cfg.Init}} {
+	}{{C.UNSH_FIELD_DROP_GROUPS, cfg.DropGroups}, {C.UNSH_FIELD_KEEP_CAPS, cfg.KeepCaps}, {C.UNSH_FIELD_INIT, cfg.Init}} {
 		if f.on {
 			u32(f.kind, 1)
 		}
@@ -118,7 +120,6 @@ var parseErrors = map[parseError]string{
 	C.UNSH_PARSE_BAD_STRING:      "a string is not NUL-terminated or holds a NUL",
 	C.UNSH_PARSE_DUPLICATE_FIELD: "a field appears twice",
 	C.UNSH_PARSE_MISSING_FIELD:   "a required field is missing",
-	C.UNSH_PARSE_TOO_MANY_ARGS:   "too many arguments",
 	C.UNSH_PARSE_NO_MEMORY:       "out of memory",
 }
 
@@ -161,20 +162,33 @@ var stepNames = map[int32]string{
 	C.UNSH_STEP_TIME_OFFSETS:    "writing /proc/self/timens_offsets",
 	C.UNSH_STEP_PROPAGATION:     "setting the propagation of /",
 	C.UNSH_STEP_HOSTNAME:        "sethostname",
-	C.UNSH_STEP_FOREGROUND:      "taking the terminal's foreground",
 	C.UNSH_STEP_MOUNT_PROC:      "mounting proc",
 	C.UNSH_STEP_CHROOT:          "chroot",
 	C.UNSH_STEP_CHDIR:           "chdir",
 	C.UNSH_STEP_SETGROUPS:       "setgroups",
 	C.UNSH_STEP_CAPABILITIES:    "keeping capabilities",
-	C.UNSH_STEP_OPEN_SELF:       "opening /proc/self/exe",
+	C.UNSH_STEP_INIT:            "starting the command under --init",
 }
 
-// InitEnv marks a re-executed unsh as the init of --init.
-const InitEnv = C.UNSH_INIT_ENV
+// IgnoredAtStart lists the signals that were ignored when this process
+// started, as stage.c's constructor saw them before the Go runtime
+// installed its handlers.
+func IgnoredAtStart() []syscall.Signal {
+	var sigs []syscall.Signal
+	for sig := 1; sig <= 64; sig++ {
+		if C.unsh_ignored_signals&(1<<(sig-1)) != 0 {
+			sigs = append(sigs, syscall.Signal(sig))
+		}
+	}
+	return sigs
+}
 
 const (
 	stepExec           = C.UNSH_STEP_EXEC
 	stepUnshareUser    = C.UNSH_STEP_UNSHARE_USER
 	stepParseBootstrap = C.UNSH_STEP_PARSE_BOOTSTRAP
+	stepChroot         = C.UNSH_STEP_CHROOT
+	stepChdir          = C.UNSH_STEP_CHDIR
+	stepMountProc      = C.UNSH_STEP_MOUNT_PROC
+	stepHostname       = C.UNSH_STEP_HOSTNAME
 )
