@@ -9,12 +9,9 @@ import (
 	"text/tabwriter"
 
 	"golang.org/x/sys/unix"
-)
 
-// helperArgv is the exact argv a helper gets, with the target shown as "PID".
-func helperArgv(s Side, pid string) []string {
-	return append([]string{s.Helper, pid}, s.Map.Args()...)
-}
+	"github.com/unsh/unsh/pkg/newuidmap"
+)
 
 // printPlan prints the plan for --dry-run, as text or as JSON (spec §3.6; the
 // fields are documented in the man page).
@@ -52,7 +49,7 @@ func describeMethod(name string, s Side) string {
 	case MethodWrite:
 		return "written by unsh to /proc/PID/" + name + "_map"
 	case MethodHelper:
-		return "written by " + shellQuote(helperArgv(s, "PID"))
+		return "written by " + shellQuote(newuidmap.Command(s.Helper, "PID", s.Map))
 	}
 	return "none (not written)"
 }
@@ -154,7 +151,7 @@ func planJSON(p Plan) jsonPlan {
 	side := func(s Side) jsonSide {
 		js := jsonSide{Method: string(s.Method), Map: []jsonRange{}}
 		if s.Method == MethodHelper {
-			js.Argv = helperArgv(s, "PID")
+			js.Argv = newuidmap.Command(s.Helper, "PID", s.Map)
 		}
 		for _, e := range s.Map {
 			js.Map = append(js.Map, jsonRange{e.Inner, e.Outer, e.Count, e.Origin})

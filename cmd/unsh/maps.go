@@ -21,14 +21,16 @@ func writeMaps(pid int, p Plan) error {
 			return err
 		}
 	}
+	// The helpers first, so that they run while unsh writes the rest.
 	var runs []*newuidmap.Run
 	var errs []error
-	for _, s := range []struct {
+	sides := []struct {
 		side Side
 		file string
-	}{{p.UID, "uid_map"}, {p.GID, "gid_map"}} {
+	}{{p.UID, "uid_map"}, {p.GID, "gid_map"}}
+	for _, s := range sides {
 		if s.side.Method == MethodHelper {
-			run, err := newuidmap.Start(s.side.Helper, pid, s.side.Map)
+			run, err := newuidmap.Start(s.side.Helper, strconv.Itoa(pid), s.side.Map)
 			if err != nil {
 				errs = append(errs, err)
 				continue
@@ -36,10 +38,7 @@ func writeMaps(pid int, p Plan) error {
 			runs = append(runs, run)
 		}
 	}
-	for _, s := range []struct {
-		side Side
-		file string
-	}{{p.UID, "uid_map"}, {p.GID, "gid_map"}} {
+	for _, s := range sides {
 		if s.side.Method == MethodWrite {
 			errs = append(errs, writeMap(proc+s.file, s.side.Map))
 		}

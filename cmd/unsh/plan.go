@@ -72,8 +72,10 @@ type kind struct {
 }
 
 func (h host) kinds() (uid, gid kind) {
-	uid = kind{"uid", "--map-users", h.subuidPath, "newuidmap", "--add-subuids", h.uid, h.uidParent, h.capSetUID}
-	gid = kind{"gid", "--map-groups", h.subgidPath, "newgidmap", "--add-subgids", h.gid, h.gidParent, h.capSetGID}
+	uid = kind{id: "uid", flag: "--map-users", file: h.subuidPath, helper: "newuidmap", usermod: "--add-subuids",
+		own: h.uid, parent: h.uidParent, canWrite: h.capSetUID}
+	gid = kind{id: "gid", flag: "--map-groups", file: h.subgidPath, helper: "newgidmap", usermod: "--add-subgids",
+		own: h.gid, parent: h.gidParent, canWrite: h.capSetGID}
 	return uid, gid
 }
 

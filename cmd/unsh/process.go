@@ -29,17 +29,15 @@ type Process struct {
 	Hostname    string
 }
 
-// namespaceFlags pairs each namespace option with its clone flag and name.
-func namespaceFlags(o options) []struct {
+// A namespaceOption is one of -m -u -i -n -p -C -T, as given.
+type namespaceOption struct {
 	on   bool
-	flag uintptr
-	name string
-} {
-	return []struct {
-		on   bool
-		flag uintptr
-		name string
-	}{
+	flag uintptr // its clone flag
+	name string  // as the plan names it
+}
+
+func namespaceFlags(o options) []namespaceOption {
+	return []namespaceOption{
 		{o.mount, unix.CLONE_NEWNS, "mount"}, {o.uts, unix.CLONE_NEWUTS, "uts"}, {o.ipc, unix.CLONE_NEWIPC, "ipc"},
 		{o.net, unix.CLONE_NEWNET, "net"}, {o.pid, unix.CLONE_NEWPID, "pid"}, {o.cgroup, unix.CLONE_NEWCGROUP, "cgroup"},
 		{o.time, unix.CLONE_NEWTIME, "time"},

@@ -8,9 +8,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
-	"strconv"
+	"path/filepath"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -45,18 +44,13 @@ func (e *UnprivilegedError) Hint() string {
 }
 
 // Find looks name up in PATH, as util-linux does, and checks that it can
-// work. It returns an absolute path.
+// work. It returns an absolute path: a helper found through a relative PATH
+// entry (exec.ErrDot) counts as not found, since the working directory can
+// change under unsh.
 func Find(name string) (string, error) {
 	path, err := exec.LookPath(name)
-	if err != nil {
+	if err != nil || !filepath.IsAbs(path) {
 		return "", &NotFoundError{Name: name}
-	}
-	if !strings.HasPrefix(path, "/") {
-		wd, err := os.Getwd()
-		if err != nil {
-			return "", fmt.Errorf("%s: %w", path, err)
-		}
-		path = wd + "/" + path
 	}
 	if !privileged(path) {
 		return "", &UnprivilegedError{Path: path}
@@ -92,14 +86,15 @@ func (e *Error) Error() string {
 	return msg
 }
 
-// Command is the helper's argv for the process pid and map m.
-func Command(path string, pid int, m idmap.Map) []string {
-	return append([]string{path, strconv.Itoa(pid)}, m.Args()...)
+// Command is the helper's argv for the process pid (a number, or "PID" in a
+// plan) and map m.
+func Command(path, pid string, m idmap.Map) []string {
+	return append([]string{path, pid}, m.Args()...)
 }
 
 // Start starts the helper for pid with an empty environment; Wait on the
 // result gives its verdict.
-func Start(path string, pid int, m idmap.Map) (*Run, error) {
+func Start(path, pid string, m idmap.Map) (*Run, error) {
 	argv := Command(path, pid, m)
 	cmd := &exec.Cmd{Path: path, Args: argv, Env: []string{}}
 	r := &Run{cmd: cmd}

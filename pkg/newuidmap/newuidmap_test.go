@@ -48,12 +48,12 @@ func TestFind(t *testing.T) {
 
 func TestRun(t *testing.T) {
 	m := idmap.Map{idmap.Single(0, 1001, "caller"), {Range: idmap.Range{Inner: 1, Outer: 100000, Count: 65536}}}
-	if got := Command("/usr/bin/newuidmap", 42, m); len(got) != 8 || got[1] != "42" || got[7] != "65536" {
+	if got := Command("/usr/bin/newuidmap", "42", m); len(got) != 8 || got[1] != "42" || got[7] != "65536" {
 		t.Errorf("argv %q", got)
 	}
 	path := helperIn(t, "newuidmap", `[ -z "${UNSH_TEST_MARK-}" ] || { echo "environment not empty" >&2; exit 3; }; echo "newuidmap: range not allowed" >&2; exit 1`, 0o755)
 	t.Setenv("UNSH_TEST_MARK", "must not reach the helper")
-	run, err := Start(path, 42, m)
+	run, err := Start(path, "42", m)
 	if err != nil {
 		t.Fatal(err)
 	}
