@@ -12,7 +12,11 @@
  *
  * Stage 1 is the re-executed process; stage 2, when there is one, is its
  * clone(CLONE_PARENT), a direct child of the Go parent. Both are non-dumpable
- * except while their maps are written, and die with the Go parent.
+ * except while their maps (or time offsets) are written, and die with the Go
+ * parent. With --init the last stage stays as PID 1 and forks the command.
+ *
+ * In every unsh, and before anything else, the constructor also notes which
+ * signals were ignored at the start: the Go runtime replaces that record.
  */
 #define _GNU_SOURCE
 #include <errno.h>
