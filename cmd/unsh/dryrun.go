@@ -120,19 +120,10 @@ type jsonSide struct {
 	Map    []jsonRange `json:"map"`
 }
 
+// jsonProcess is the plan's Process with its signal named.
 type jsonProcess struct {
-	Fork        bool    `json:"fork"`
-	Init        bool    `json:"init"`
-	Propagation string  `json:"propagation,omitempty"`
-	Hostname    string  `json:"hostname,omitempty"`
-	Root        string  `json:"root,omitempty"`
-	MountProc   string  `json:"mount_proc,omitempty"`
-	SetUID      *uint32 `json:"setuid,omitempty"`
-	SetGID      *uint32 `json:"setgid,omitempty"`
-	KeepCaps    bool    `json:"keep_caps"`
-	Monotonic   int64   `json:"monotonic,omitempty"`
-	Boottime    int64   `json:"boottime,omitempty"`
-	KillSignal  string  `json:"kill_signal,omitempty"`
+	Process
+	KillSignal string `json:"kill_signal,omitempty"`
 }
 
 type jsonPlan struct {
@@ -168,15 +159,10 @@ func planJSON(p Plan) jsonPlan {
 		GID:        side(p.GID),
 		Setgroups:  p.Setgroups,
 		Namespaces: p.Namespaces,
-		Process: jsonProcess{
-			Fork: p.Process.Fork, Init: p.Process.Init, Propagation: p.Process.Propagation,
-			Hostname: p.Process.Hostname, Root: p.Process.Root, MountProc: p.Process.MountProc,
-			SetUID: p.Process.SetUID, SetGID: p.Process.SetGID, KeepCaps: p.Process.KeepCaps,
-			Monotonic: p.Process.Monotonic, Boottime: p.Process.Boottime,
-		},
-		Command:   p.Command,
-		Directory: p.Dir,
-		Warnings:  warnings,
+		Process:    jsonProcess{Process: p.Process},
+		Command:    p.Command,
+		Directory:  p.Dir,
+		Warnings:   warnings,
 	}
 	if p.Process.KillSignal != 0 {
 		jp.Process.KillSignal = signalName(p.Process.KillSignal)

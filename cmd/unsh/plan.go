@@ -119,9 +119,9 @@ func (p *planner) build(o options) (Plan, error) {
 		return plan, err
 	}
 
-	plan.Setgroups, plan.GID.Method = p.gidMethod(o.setgroups, plan.GID.Map, gidKind)
+	plan.Setgroups, plan.GID.Method = gidMethod(o.setgroups, plan.GID.Map, gidKind)
 	plan.WriteSetgroups = plan.Setgroups == "deny"
-	plan.UID.Method = p.uidMethod(plan.UID.Map, uidKind)
+	plan.UID.Method = uidMethod(plan.UID.Map, uidKind)
 	for _, s := range []struct {
 		side *Side
 		k    kind
@@ -303,7 +303,7 @@ func (p *planner) needSubordinate(k kind) ([]idmap.Block, error) {
 }
 
 // uidMethod applies spec §3.5 (2) to the uid map.
-func (p *planner) uidMethod(m idmap.Map, k kind) Method {
+func uidMethod(m idmap.Map, k kind) Method {
 	switch {
 	case len(m) == 0:
 		return MethodNone
@@ -316,7 +316,7 @@ func (p *planner) uidMethod(m idmap.Map, k kind) Method {
 // gidMethod applies spec §3.5 (1) and (2) to the gid map: an unprivileged
 // caller may write its own gid only after setgroups is denied, so an asked-for
 // "allow" sends the map through newgidmap instead.
-func (p *planner) gidMethod(asked string, m idmap.Map, k kind) (setgroups string, method Method) {
+func gidMethod(asked string, m idmap.Map, k kind) (setgroups string, method Method) {
 	switch {
 	case len(m) == 0:
 		method = MethodNone
@@ -336,18 +336,11 @@ func (p *planner) gidMethod(asked string, m idmap.Map, k kind) (setgroups string
 // insideID picks the id the command runs as: the caller's own id where the
 // map holds it, else root where the map has one, else what the kernel gives.
 func insideID(m idmap.Map, own uint32) *uint32 {
-	for _, e := range m {
-		if e.Outer <= own && uint64(own) < uint64(e.Outer)+uint64(e.Count) {
-			return nil
-		}
+	if m.HoldsOuter(own) || !m.HoldsInner(0) {
+		return nil
 	}
-	for _, e := range m {
-		if e.Inner == 0 {
-			root := uint32(0)
-			return &root
-		}
-	}
-	return nil
+	root := uint32(0)
+	return &root
 }
 
 func selfOnly(m idmap.Map, own uint32) bool {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -192,5 +193,15 @@ func TestPlanProcess(t *testing.T) {
 	want := "fork, propagation private, hostname h, root /srv, proc at /p, setgid 6, setuid 5, keep capabilities, boottime -3s, SIGTERM when unsh dies"
 	if got := describeProcess(p.Process); got != want || p.Dir != "/w" {
 		t.Errorf("process %q, dir %q\nwant %q, /w", got, p.Dir, want)
+	}
+	// The JSON names are documented in the man page: keep them.
+	data, err := json.Marshal(planJSON(p).Process)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantJSON := `{"fork":true,"init":false,"mount_proc":"/p","propagation":"private","root":"/srv","setuid":5,"setgid":6,` +
+		`"keep_caps":true,"boottime":-3,"hostname":"h","kill_signal":"SIGTERM"}`
+	if string(data) != wantJSON {
+		t.Errorf("JSON process %s\nwant %s", data, wantJSON)
 	}
 }

@@ -13,20 +13,22 @@ import (
 
 // Process is the part of a plan besides the maps: namespaces and what
 // happens to the command's process before it starts (spec §4).
+// The JSON names are those of `unsh --dry-run --json` (see dryrun.go).
 type Process struct {
-	Cloneflags  uintptr // namespaces besides the user namespace
-	Fork, Init  bool
-	KillSignal  syscall.Signal // 0 for none
-	MountProc   string
-	Propagation string // private, shared, slave or unchanged; "" without a mount namespace
-	Root        string
-	Wd          string
-	SetUID      *uint32
-	SetGID      *uint32
-	KeepCaps    bool
-	Monotonic   int64
-	Boottime    int64
-	Hostname    string
+	Cloneflags  uintptr        `json:"-"` // namespaces besides the user namespace; the plan names them
+	Fork        bool           `json:"fork"`
+	Init        bool           `json:"init"`
+	KillSignal  syscall.Signal `json:"-"` // 0 for none; named in the JSON
+	MountProc   string         `json:"mount_proc,omitempty"`
+	Propagation string         `json:"propagation,omitempty"` // private, shared, slave or unchanged; "" without a mount namespace
+	Root        string         `json:"root,omitempty"`
+	Wd          string         `json:"-"` // the plan's directory shows it
+	SetUID      *uint32        `json:"setuid,omitempty"`
+	SetGID      *uint32        `json:"setgid,omitempty"`
+	KeepCaps    bool           `json:"keep_caps"`
+	Monotonic   int64          `json:"monotonic,omitempty"`
+	Boottime    int64          `json:"boottime,omitempty"`
+	Hostname    string         `json:"hostname,omitempty"`
 }
 
 // A namespaceOption is one of -m -u -i -n -p -C -T, as given.
@@ -88,7 +90,7 @@ func processPlan(o options, plan *Plan) error {
 		if err != nil {
 			return fmt.Errorf("invalid %s '%s' for %s: %s %w", f.kind, f.text, f.flag, f.kind, err)
 		}
-		if !mapsInner(f.m, id) {
+		if !f.m.HoldsInner(id) {
 			return withHint(fmt.Errorf("invalid %s '%s' for %s: %s %d is not mapped inside", f.kind, f.text, f.flag, f.kind, id),
 				"'unsh --dry-run' shows the map; --map-auto maps your subordinate ids")
 		}
@@ -112,15 +114,6 @@ func processPlan(o options, plan *Plan) error {
 		plan.Dir = "/"
 	}
 	return nil
-}
-
-func mapsInner(m idmap.Map, id uint32) bool {
-	for _, e := range m {
-		if e.Inner <= id && uint64(id) < uint64(e.Inner)+uint64(e.Count) {
-			return true
-		}
-	}
-	return false
 }
 
 // parseSignal reads KILL, SIGKILL or 9.

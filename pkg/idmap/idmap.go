@@ -55,6 +55,26 @@ type Entry struct {
 // A Map is a whole uid or gid map.
 type Map []Entry
 
+// HoldsInner says whether id is mapped on the inner side (the namespace's own ids).
+func (m Map) HoldsInner(id uint32) bool {
+	for _, e := range m {
+		if e.Inner <= id && uint64(id) < e.innerEnd() {
+			return true
+		}
+	}
+	return false
+}
+
+// HoldsOuter says whether id of the parent namespace is mapped.
+func (m Map) HoldsOuter(id uint32) bool {
+	for _, e := range m {
+		if e.Outer <= id && uint64(id) < e.outerEnd() {
+			return true
+		}
+	}
+	return false
+}
+
 // Text is the map as written to /proc/PID/uid_map: one "inner outer count" line each.
 func (m Map) Text() string {
 	var b strings.Builder
