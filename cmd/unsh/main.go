@@ -18,9 +18,13 @@ var version = "dev"
 
 // Exit statuses of unsh's own failures, as env(1), nice(1) and chroot(1) use them.
 const (
-	exitFailure     = 125
-	exitCannotExec  = 126
-	exitNotFound    = 127
+	exitFailure    = 125
+	exitCannotExec = 126
+	exitNotFound   = 127
+)
+
+// How unsh's own lines on stderr begin.
+const (
 	warningPrefix   = "unsh: warning: "
 	errorLinePrefix = "unsh: "
 )
@@ -82,11 +86,9 @@ func dispatch(args []string, stdout, stderr io.Writer) (int, error) {
 		if len(args) > 0 && args[0] != "run" {
 			return 0, withHint(fmt.Errorf("no help for %q: it is not available in this version", args[0]), "see 'unsh --help'")
 		}
-		fmt.Fprint(stdout, usage())
-		return 0, nil
+		return runCommand([]string{"--help"}, stdout, stderr)
 	case "version":
-		fmt.Fprintf(stdout, "unsh %s\n", version)
-		return 0, nil
+		return runCommand([]string{"--version"}, stdout, stderr)
 	}
 	return 0, fmt.Errorf("'unsh %s' is not available in this version", sub)
 }
