@@ -14,7 +14,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -71,8 +70,8 @@ func setUpIntegration() (string, error) {
 		return dir, err
 	}
 	bin := filepath.Join(dir, "unsh")
-	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	out, err := exec.Command(gobin, "build", "-o", bin, ".").CombinedOutput()
+	// go test puts its own go first in PATH.
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
 	if err != nil {
 		return dir, fmt.Errorf("building unsh: %v\n%s", err, out)
 	}

@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -148,9 +147,8 @@ func TestManPageRenders(t *testing.T) {
 	}
 
 	page := filepath.Join(t.TempDir(), "unsh.1")
-	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
 	var stderr bytes.Buffer
-	md2man := exec.Command(gobin, "tool", "go-md2man", "-in", manPageSource, "-out", page)
+	md2man := exec.Command("go", "tool", "go-md2man", "-in", manPageSource, "-out", page)
 	md2man.Stderr = &stderr
 	if err := md2man.Run(); err != nil {
 		t.Fatalf("go tool go-md2man: %v\n%s", err, &stderr)

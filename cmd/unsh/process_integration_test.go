@@ -43,19 +43,28 @@ func TestNamespaceFlags(t *testing.T) {
 	}
 }
 
+// TestMountProc: the command is PID 1 and sees only its own processes in the
+// new /proc, while its caller's mounts and /proc are as they were, even
+// with / shared in the caller's namespace.
 func TestMountProc(t *testing.T) {
 	needIntegration(t)
-	before, _ := os.ReadFile("/proc/self/mountinfo")
-	r := sandbox{subuid: subids, subgid: subids}.run(t, "-p", "--mount-proc", "--", "sh", "-c", `echo $$; ls /proc | grep -c "^[0-9]"`)
-	f := strings.Fields(r.stdout)
-	if r.code != 0 || len(f) != 2 || f[0] != "1" {
-		t.Fatalf("got:\n%s\nwant PID 1 and a count", r)
+	// Run by the test user, around unsh: its own view before and after.
+	script := `before=$(cat /proc/self/mountinfo)
+"$@"
+[ "$(cat /proc/self/mountinfo)" = "$before" ] && echo mounts unchanged
+ls /proc | grep -c "^[0-9]"`
+	inner := `echo $$; ls /proc | grep -c "^[0-9]"`
+	r := sandbox{subuid: subids, subgid: subids, sharedRoot: true}.runArgv(t,
+		"/bin/sh", "-c", script, "sh", unshBin, "-p", "--mount-proc", "--", "sh", "-c", inner)
+	f := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if r.code != 0 || len(f) != 4 || f[0] != "1" || f[2] != "mounts unchanged" {
+		t.Fatalf("got:\n%s\nwant PID 1, a count, \"mounts unchanged\" and the caller's count", r)
 	}
 	if n, _ := strconv.Atoi(f[1]); n < 1 || n > 3 {
 		t.Errorf("%s processes visible in the new /proc; want sh, ls and grep at most", f[1])
 	}
-	if after, _ := os.ReadFile("/proc/self/mountinfo"); string(after) != string(before) {
-		t.Errorf("the host's mounts changed:\n%s", after)
+	if n, _ := strconv.Atoi(f[3]); n <= 3 {
+		t.Errorf("the caller sees %s processes in its /proc afterwards; want the machine's", f[3])
 	}
 }
 
